@@ -1,12 +1,12 @@
-"""Taskcast's settings: read once from the environment or `.env`, validated, nothing else reads the environment."""
+"""Taskcast's settings, read once from the environment or `.env` and validated; nothing else reads them."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
