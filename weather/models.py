@@ -36,6 +36,7 @@ class Place:
     country: str | None = None
     country_code: str | None = None
     admin1: str | None = None
+    id: int | None = None  # Open-Meteo's (GeoNames) id, stable across answers
 
     @property
     def label(self) -> str:
@@ -197,6 +198,7 @@ def parse_places(payload: Any) -> list[Place]:
             country=r.country,
             country_code=r.country_code,
             admin1=r.admin1,
+            id=r.id,
         )
         for r in answer.results
         if r.timezone
