@@ -81,6 +81,19 @@ class Task(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the next reminder fires (normally due_at; a snooze moves it); NULL when none is pending.
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The occurrence (a due time) the pending reminder is about; it can lag due_at after a snooze.
+    remind_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A dispatcher's lease on the reminder; with claim_token NULL, a "not before" backoff after a failure.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    # Failed sends in a row.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # The task's own geocoded place (the chat's place is the fallback).
+    place_latitude: Mapped[float | None] = mapped_column(Float)
+    place_longitude: Mapped[float | None] = mapped_column(Float)
+    place_timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Draft(Base):

@@ -21,6 +21,7 @@ from storage.models import Base
 from tests.dbutil import temp_sqlite_url
 
 APP_TABLES = {"chats", "tasks", "drafts"}
+HEAD = "0002"
 
 
 async def table_names(url: str) -> set[str]:
@@ -43,7 +44,7 @@ async def revision(url: str) -> str | None:
 
 async def test_upgrade_creates_schema(db_url: str) -> None:
     assert await table_names(db_url) >= APP_TABLES
-    assert await revision(db_url) == "0001"
+    assert await revision(db_url) == HEAD
 
     engine = make_engine(db_url)
     try:
@@ -66,7 +67,10 @@ async def test_upgrade_creates_schema(db_url: str) -> None:
             indexes, uniques, fks, draft_pk = await conn.run_sync(shape)
     finally:
         await engine.dispose()
-    assert indexes == {"ix_tasks_chat_id_done_due_at": ["chat_id", "done", "due_at"]}
+    assert indexes == {
+        "ix_tasks_chat_id_done_due_at": ["chat_id", "done", "due_at"],
+        "ix_tasks_remind_at": ["remind_at"],
+    }
     assert uniques == {"uq_tasks_chat_id_number": ["chat_id", "number"]}
     assert len(fks) == 1
     name, referred, options = fks[0]
@@ -99,7 +103,7 @@ async def test_downgrade_and_upgrade_round_trip(db_url: str) -> None:
     await upgrade_database(db_url)
     assert await table_names(db_url) >= APP_TABLES
     await upgrade_database(db_url)  # already at head: a no-op
-    assert await revision(db_url) == "0001"
+    assert await revision(db_url) == HEAD
 
 
 async def test_migrations_run_from_any_working_directory(
