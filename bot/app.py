@@ -19,7 +19,7 @@ from telegram.request import BaseRequest
 
 from bot import render
 from bot.context import Services
-from bot.handlers import chat, guided, system, tasks
+from bot.handlers import chat, guided, places, system, tasks
 from bot.ordering import PerChatOrderedProcessor
 
 MAX_CONCURRENT_UPDATES = 64
@@ -64,10 +64,13 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
         "tz": chat.timezone,
         "settings": chat.show_settings,
         "cancel": guided.cancel,
+        "city": places.city,
+        "weather": places.weather,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     application.add_handler(CallbackQueryHandler(system.button))
+    application.add_handler(MessageHandler(only_new & filters.LOCATION, places.location))
     application.add_handler(MessageHandler(only_new & filters.COMMAND, system.unknown_command))
     application.add_handler(MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, guided.plain_text))
     application.add_error_handler(system.on_error)

@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
-from bot.runtime import open_services
+from bot.runtime import AnyApplication, dispatching, open_services
 from core.settings import Settings
 
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Taskcast", "username": "taskcast_bot"}
@@ -45,6 +45,7 @@ class ConsoleRequest(BaseRequest):
 
     out: TextIO
     buttons: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)  # chat -> (msg, label, data)
+    texts: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, message) -> HTML sent
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -109,6 +110,7 @@ class ConsoleRequest(BaseRequest):
         """Print a message (or its edit) with its buttons numbered."""
         prefix = "bot (edited)> " if edited else "bot> "
         if text is not None:
+            self.texts[(chat_id, message_id)] = text
             lines = html_to_text(text).splitlines() or [""]
             self.print(prefix + lines[0] + "".join("\n     " + line for line in lines[1:]))
         rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
@@ -139,7 +141,8 @@ class ConsoleChat:
         buttons = self.request.buttons.get(self.chat["id"], [])
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             message_id, _, data = buttons[int(line) - 1]
-            message = self.request.message(self.chat["id"], message_id, "")
+            sent = self.request.texts.get((self.chat["id"], message_id), "")
+            message = self.request.message(self.chat["id"], message_id, html_to_text(sent))
             query = {
                 "id": str(next(self._update_ids)),
                 "from": USER,
@@ -160,27 +163,31 @@ class ConsoleChat:
 
 
 async def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-    """Chat with the bot in the terminal until EOF or :quit."""
+    """Chat with the bot in the terminal until EOF or :quit; due reminders print as they fall due."""
     request = ConsoleRequest(stdout)
-    chat = ConsoleChat(request)
-    loop = asyncio.get_running_loop()
     async with open_services(settings) as services:
         application = build_application(services, request=request)
         async with application:
-            request.print(INTRO)
-            while True:
-                if stdin.isatty():
-                    print("you> ", end="", file=stdout, flush=True)
-                line = await loop.run_in_executor(None, stdin.readline)
-                if not line:
-                    break
-                line = line.strip()
-                if line in (":quit", ":q"):
-                    break
-                if line in (":group", ":private"):
-                    chat.chat = GROUP if line == ":group" else PRIVATE
-                    request.print(f"(now in the {chat.chat['type']} chat)")
-                    continue
-                if line:
-                    update = Update.de_json(chat.update_for(line), application.bot)
-                    await application.process_update(update)
+            await application.start()
+            async with dispatching(application, services):
+                await _chat(application, ConsoleChat(request), stdin, stdout)
+            await application.stop()
+
+
+async def _chat(application: AnyApplication, chat: ConsoleChat, stdin: TextIO, stdout: TextIO) -> None:
+    loop = asyncio.get_running_loop()
+    chat.request.print(INTRO)
+    while True:
+        if stdin.isatty():
+            print("you> ", end="", file=stdout, flush=True)
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            return
+        line = line.strip()
+        if line in (":quit", ":q"):
+            return
+        if line in (":group", ":private"):
+            chat.chat = GROUP if line == ":group" else PRIVATE
+            chat.request.print(f"(now in the {chat.chat['type']} chat)")
+        elif line:
+            await application.process_update(Update.de_json(chat.update_for(line), application.bot))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -9,18 +10,23 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from core.places import PlaceService
+from core.reminders import ReminderService
 from core.settings import Settings
 from core.tasks import ChatRef, TaskService
 
 Context = ContextTypes.DEFAULT_TYPE
 
 
-@dataclass(frozen=True)
+@dataclass
 class Services:
     """The services the handlers call; built once per process and kept in bot_data."""
 
     settings: Settings
     tasks: TaskService
+    places: PlaceService
+    reminders: ReminderService
+    wake_dispatcher: Callable[[], None] = lambda: None  # set once the dispatcher runs
 
 
 def services(context: Context) -> Services:

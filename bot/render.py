@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 
 from telegram.constants import MessageLimit
 
-from core import times
+from core import recurrence, times
+from core.places import ReminderForecast
 from core.tasks import ChatSettings, Completed, TaskService, TaskView
 from core.when import WHEN_EXAMPLES
+from storage.reminders import ClaimedReminder
+from weather import ATTRIBUTION, Forecast
 
 # Each page stays well under Telegram's limit even counted in UTF-16 units before entity parsing.
 PAGE_BUDGET = MessageLimit.MAX_TEXT_LENGTH - 200
@@ -26,6 +29,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("due", "set or clear a due time", "/due 3 friday 17:30  or  /due 3 none"),
     ("delete", "delete a task", "/delete 3"),
     ("tz", "set the chat's time zone", "/tz Europe/Berlin"),
+    ("city", "set the chat's place (and time zone) for forecasts", "/city Berlin"),
+    ("weather", "the forecast here or for a place", "/weather  or  /weather Madrid"),
     ("settings", "show this chat's settings", "/settings"),
     ("cancel", "leave the guided /add", "/cancel"),
     ("help", "this list", "/help"),
@@ -108,7 +113,11 @@ def task_line(task: TaskView, zone: ZoneInfo, now: datetime) -> str:
 
 def list_pages(tasks: Sequence[TaskView], zone: ZoneInfo, now: datetime, *, include_done: bool) -> list[str]:
     """/list split into pages, each under Telegram's message limit."""
-    what = "tasks" if include_done else "open tasks"
+    what = (
+        ("task" if len(tasks) == 1 else "tasks")
+        if include_done
+        else "open " + ("task" if len(tasks) == 1 else "tasks")
+    )
     if not tasks:
         empty = "No tasks yet." if include_done else "No open tasks. 🎉"
         return [f"{empty} Add one with <code>/add Buy milk | tomorrow 9am</code>."]
@@ -144,7 +153,22 @@ def completed(results: Sequence[Completed], zone: ZoneInfo) -> str:
             lines.append(f"☑️ <b>#{task.number}</b> {esc(task.title)} was already done.")
         else:
             lines.append(f"✅ <b>#{task.number}</b> {esc(task.title)} done.")
-    return "\n".join(lines)
+    return _fit(lines)
+
+
+def _fit(lines: Sequence[str]) -> str:
+    """Lines joined into one message; beyond the page budget the rest is counted instead of shown."""
+    text = "\n".join(lines)
+    if utf16_len(text) <= PAGE_BUDGET:
+        return text
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += utf16_len(line) + 1
+        if size > PAGE_BUDGET - 40:
+            break
+        kept.append(line)
+    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more."])
 
 
 def reopened(task: TaskView, zone: ZoneInfo) -> str:
@@ -212,3 +236,122 @@ def cancelled(had_draft: bool) -> str:
 def plain_text_hint() -> str:
     """The reply to plain text in a private chat outside the guided flow."""
     return "To add a task send <code>/add Buy milk | tomorrow 9am</code>. /help lists everything."
+
+
+def _forecast_line(forecast: ReminderForecast) -> str:
+    if forecast.reason == "no place":
+        return "🌤 No place set for a forecast: <code>/city Berlin</code> sets one."
+    where = f" {esc(forecast.spot.name)}:" if forecast.spot and forecast.spot.name else ""
+    if forecast.reason == "beyond":
+        return f"🌤{where} forecast not available yet (Open-Meteo looks 16 days ahead)."
+    hour = forecast.hour
+    if hour is None:
+        return f"🌤{where} forecast unavailable."
+    parts = [f"{hour.emoji} {esc(hour.description)}"]
+    if hour.temperature_c is not None:
+        parts.append(f"{hour.temperature_c:.0f} °C")
+    if hour.precipitation_probability is not None:
+        parts.append(f"{hour.precipitation_probability}% chance of precipitation")
+    return f"📍{where} " + ", ".join(parts)
+
+
+def reminder(item: ClaimedReminder, forecast: ReminderForecast, *, late: bool, now: datetime) -> str:
+    """A due task's reminder: title, number, due time, the forecast at the due hour."""
+    zone = times.get_zone(item.chat_timezone)
+    due = item.remind_for or item.due_at or now
+    lines = [f"⏰ <b>#{item.number}</b> {esc(item.title)}", f"Due {esc(times.format_when(due, zone))}"]
+    if late:
+        lines[-1] += f" (late: was due {esc(times.format_clock(due, zone))})"
+    if item.rule:
+        lines.append(f"🔁 {esc(recurrence.describe(item.rule))}")
+    lines.append(_forecast_line(forecast))
+    return "\n".join(lines)
+
+
+def missed_summary(items: Sequence[ClaimedReminder]) -> str:
+    """One message for the reminders a chat missed long ago while the bot was down."""
+    zone = times.get_zone(items[0].chat_timezone)
+    noun = "reminder" if len(items) == 1 else "reminders"
+    lines = [f"🕰 While I was away, {len(items)} {noun} fell due:"]
+    for item in items:
+        due = item.remind_for or item.due_at
+        when = times.format_short(due, zone) if due else "?"
+        lines.append(f"• <b>#{item.number}</b> {esc(item.title)} — was due {esc(when)}")
+    lines.append("/list shows them; /done marks them done.")
+    text = "\n".join(lines)
+    if utf16_len(text) > PAGE_BUDGET:
+        text = "\n".join([*lines[:40], f"… and {len(items) - 39} more. /list shows them all."])
+    return text
+
+
+def outcome(original_html: str, result: str) -> str:
+    """A reminder edited to show what its button did."""
+    return f"{original_html}\n\n<i>{esc(result)}</i>"
+
+
+def place_set(label: str, zone_name: str | None, now: datetime) -> str:
+    """The reply to /city (and a chosen alternative)."""
+    text = f"📍 Place set to <b>{esc(label)}</b>."
+    if zone_name:
+        text += (
+            f"\n🌍 Time zone: <b>{esc(zone_name)}</b> (now {esc(_now_text(now, times.get_zone(zone_name)))})."
+        )
+    return text
+
+
+def place_choices_hint() -> str:
+    """Shown under /city's answer when the name was ambiguous."""
+    return "\nNot the one you meant? Pick another:"
+
+
+def place_shown(chat: ChatSettings) -> str:
+    """The reply to /city alone."""
+    if chat.place_name:
+        return (
+            f"📍 This chat's place is <b>{esc(chat.place_name)}</b>. Change it with <code>/city Paris</code>."
+        )
+    return "📍 No place set yet. Set one with <code>/city Berlin</code> or share a location."
+
+
+def location_set(name: str) -> str:
+    """The reply to a shared location."""
+    return f"📍 Place set to your {esc(name)}. Reminders will carry its forecast."
+
+
+def weather(name: str, forecast: Forecast, zone: ZoneInfo, now: datetime) -> str:
+    """The reply to /weather: now, the next hours and the next 3 days, with Open-Meteo's credit."""
+    lines = [f"🌤 <b>Weather for {esc(name)}</b>"]
+    current = forecast.current or forecast.at(now)
+    if current is not None:
+        temp = f", {current.temperature_c:.0f} °C" if current.temperature_c is not None else ""
+        lines.append(f"Now: {current.emoji} {esc(current.description)}{temp}")
+    upcoming = [h for h in forecast.hours if h.time > now][:12:3]
+    if upcoming:
+        lines.append("")
+        for hour in upcoming:
+            temp = f"{hour.temperature_c:.0f} °C" if hour.temperature_c is not None else "–"
+            rain = (
+                f", {hour.precipitation_probability}% 💧"
+                if hour.precipitation_probability is not None
+                else ""
+            )
+            lines.append(f"{esc(times.format_clock(hour.time, zone))} {hour.emoji} {temp}{rain}")
+    today = times.to_local(now, zone).date()
+    days = [d for d in forecast.days if d.date >= today][:3]
+    if days:
+        lines.append("")
+        for day in days:
+            low = f"{day.t_min:.0f}" if day.t_min is not None else "–"
+            high = f"{day.t_max:.0f}" if day.t_max is not None else "–"
+            rain = (
+                f", {day.precipitation_probability_max}% 💧"
+                if day.precipitation_probability_max is not None
+                else ""
+            )
+            label = _WEEKDAYS[day.date.weekday()] + f" {day.date.day}"
+            lines.append(f"{label}: {day.emoji} {esc(day.description)}, {low}…{high} °C{rain}")
+    lines += ["", f"<i>{esc(ATTRIBUTION)}</i>"]
+    return "\n".join(lines)
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,10 +18,14 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.context import Services
+from bot.dispatcher import ReminderDispatcher
 from bot.logs import configure_logging
+from core.places import PlaceService
+from core.reminders import ReminderService
 from core.settings import Settings, SettingsError, load_settings
 from core.tasks import TaskService
 from storage.engine import make_engine, make_sessionmaker, upgrade_database
+from weather import WeatherClient
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -37,13 +42,35 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     except (SQLAlchemyError, OSError) as exc:
         raise StartupError(f"setting DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
     engine = make_engine(settings.database_url)
+    weather = WeatherClient(forecast_url=settings.weather_api_url, geocoding_url=settings.geocoding_api_url)
     try:
         sessions = make_sessionmaker(engine)
         yield Services(
-            settings=settings, tasks=TaskService(sessions, default_timezone=settings.default_timezone)
+            settings=settings,
+            tasks=TaskService(sessions, default_timezone=settings.default_timezone),
+            places=PlaceService(sessions, weather),
+            reminders=ReminderService(sessions, grace=timedelta(hours=settings.reminder_grace_hours)),
         )
     finally:
+        await weather.aclose()
         await engine.dispose()
+
+
+@asynccontextmanager
+async def dispatching(application: AnyApplication, services: Services) -> AsyncIterator[ReminderDispatcher]:
+    """Run the reminder dispatcher beside a started Application."""
+    dispatcher = ReminderDispatcher(
+        application.bot,
+        services.reminders,
+        services.places,
+        poll_seconds=services.settings.reminder_poll_seconds,
+    )
+    dispatcher.start(application.job_queue)
+    services.wake_dispatcher = dispatcher.wake
+    try:
+        yield dispatcher
+    finally:
+        await dispatcher.stop()
 
 
 @asynccontextmanager
@@ -58,12 +85,16 @@ async def running(settings: Settings, *, poll_timeout: int = 10) -> AsyncIterato
         except NetworkError as exc:
             raise StartupError(f"cannot reach Telegram at TELEGRAM_API_BASE_URL ({exc.message})") from None
         try:
+            # initialize() does not run post_init (only run_polling does): publish the command menu here.
+            if application.post_init is not None:
+                await application.post_init(application)
             updater = application.updater
             assert updater is not None
             await application.start()
             await updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
             try:
-                yield application
+                async with dispatching(application, services):
+                    yield application
             finally:
                 await updater.stop()
                 await application.stop()

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     allowed_chat_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     log_level: str = "INFO"
+    reminder_grace_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    reminder_poll_seconds: float = Field(default=1.0, ge=0.1, le=60)
 
     @field_validator("telegram_bot_token")
     @classmethod

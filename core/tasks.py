@@ -39,6 +39,8 @@ class ChatSettings:
     kind: str
     timezone: str
     place_name: str | None
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -46,7 +48,14 @@ class ChatSettings:
 
     @classmethod
     def of(cls, chat: Chat) -> ChatSettings:
-        return cls(chat_id=chat.id, kind=chat.kind, timezone=chat.timezone, place_name=chat.place_name)
+        return cls(
+            chat_id=chat.id,
+            kind=chat.kind,
+            timezone=chat.timezone,
+            place_name=chat.place_name,
+            latitude=chat.latitude,
+            longitude=chat.longitude,
+        )
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,8 @@ class TaskService:
             chat = await repository.ensure_chat(
                 session, chat_id=ref.chat_id, kind=ref.kind, title=ref.title, timezone=self._default_timezone
             )
+            if not chat.active:  # it blocked the bot earlier and is back: its reminders resume
+                await repository.set_chat_active(session, chat_id=ref.chat_id, active=True)
             return ChatSettings.of(chat)
 
     async def chat_settings(self, chat_id: int) -> ChatSettings:

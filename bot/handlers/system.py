@@ -10,7 +10,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import keyboards, render
 from bot.context import Context, message_of, reply, services
-from bot.handlers import guided, tasks
+from bot.handlers import guided, places, reminders, tasks
 from core.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,12 @@ async def button(update: Update, context: Context) -> None:
         return
     if isinstance(callback, keyboards.ListPage):
         await tasks.turn_page(update, context, callback)
-    else:
+    elif isinstance(callback, keyboards.WhenChoice):
         await guided.choose_when(update, context, callback)
+    elif isinstance(callback, keyboards.ReminderAction):
+        await reminders.act(update, context, callback)
+    else:
+        await places.choose_city(update, context, callback)
 
 
 async def unknown_command(update: Update, context: Context) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import ForceReply, Update
 from telegram.error import BadRequest
 
@@ -25,7 +27,14 @@ async def add(update: Update, context: Context) -> None:
             reply_markup=ForceReply(selective=True, input_field_placeholder="Title"),
         )
         return
+    svc = services(context)
     task = await tasks.add(chat, parse_add(text), user_id=ref.user_id)
+    if task.place:
+        place = await svc.places.locate_task(chat.chat_id, task.number, task.place)
+        task = replace(
+            task, place=place.label if place else f"{task.place} (not found: the chat's place is used)"
+        )
+    svc.wake_dispatcher()
     await reply(update, render.task_card(task, chat.zone, "📝 Added"))
 
 
@@ -111,6 +120,7 @@ async def due(update: Update, context: Context) -> None:
     tasks = services(context).tasks
     chat = await tasks.open_chat(chat_ref(update))
     task = await tasks.set_due(chat, number, rest)
+    services(context).wake_dispatcher()
     await reply(update, render.task_card(task, chat.zone, "⏰ Due time set for"))
 
 
