@@ -71,6 +71,7 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     application.add_handler(CallbackQueryHandler(system.button))
     application.add_handler(MessageHandler(only_new & filters.LOCATION, places.location))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat.migrated))
     application.add_handler(MessageHandler(only_new & filters.COMMAND, system.unknown_command))
     application.add_handler(MessageHandler(only_new & filters.TEXT & ~filters.COMMAND, guided.plain_text))
     application.add_error_handler(system.on_error)

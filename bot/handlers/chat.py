@@ -31,3 +31,17 @@ async def show_settings(update: Update, context: Context) -> None:
     chat = await tasks.open_chat(chat_ref(update))
     open_count, all_count = await tasks.count(chat.chat_id)
     await reply(update, render.settings(chat, open_count, all_count, tasks.now()))
+
+
+async def migrated(update: Update, context: Context) -> None:
+    """A group became a supergroup: its tasks follow it to the new chat id."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old_id, new_id = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old_id, new_id = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await services(context).reminders.chat_migrated(old_id, new_id)
