@@ -88,15 +88,16 @@ class PlaceService:
             )
         return name
 
-    async def locate_task(self, chat_id: int, number: int, place_text: str) -> Place | None:
-        """Geocode a task's own place; None (the task keeps its text) when not found or unavailable."""
+    async def locate_task(self, chat_id: int, number: int, place_text: str) -> str:
+        """Geocode a task's own place and return how to show it; when it cannot be found the task keeps
+        its text and reminders use the chat's place."""
         try:
             places = await self._weather.geocode(place_text, count=1)
         except WeatherUnavailable:
             logger.info("geocoding a task place failed; the chat's place will be used")
-            return None
+            return f"{place_text} (couldn't look it up now: reminders use the chat's place)"
         if not places:
-            return None
+            return f"{place_text} (not found: reminders use the chat's place)"
         place = places[0]
         async with self._sessions.begin() as session:
             await repository.set_task_place(
@@ -108,7 +109,7 @@ class PlaceService:
                 longitude=place.longitude,
                 timezone=place.timezone,
             )
-        return place
+        return place.label
 
     async def overview(self, spot: Spot) -> Forecast:
         """The full forecast for /weather; UserError when the service is down."""

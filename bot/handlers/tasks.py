@@ -30,10 +30,7 @@ async def add(update: Update, context: Context) -> None:
     svc = services(context)
     task = await tasks.add(chat, parse_add(text), user_id=ref.user_id)
     if task.place:
-        place = await svc.places.locate_task(chat.chat_id, task.number, task.place)
-        task = replace(
-            task, place=place.label if place else f"{task.place} (not found: the chat's place is used)"
-        )
+        task = replace(task, place=await svc.places.locate_task(chat.chat_id, task.number, task.place))
     svc.wake_dispatcher()
     await reply(update, render.task_card(task, chat.zone, "📝 Added"))
 
