@@ -4,8 +4,7 @@ completing one does to its task. The database is the source of truth; nothing he
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +16,7 @@ from core.places import Spot
 from core.tasks import not_found
 from storage import reminders as store
 from storage import repository
-from storage.engine import SQLITE_BEGIN
+from storage.engine import writing
 from storage.reminders import ClaimedReminder
 
 # A reminder sent this long after its due time says it is late ("was due 08:00").
@@ -68,44 +67,34 @@ class ReminderService:
         """The current time (aware UTC)."""
         return self._clock()
 
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        # BEGIN IMMEDIATE on SQLite makes a claim one atomic step among several writers.
-        async with self._sessions() as session, session.begin():
-            await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
-            yield session
-
     async def claim_fresh(self) -> list[ClaimedReminder]:
         """Claim a batch of due reminders that are within the grace period."""
-        now = self.now()
-        async with self._writing() as session:
-            return await store.claim_due(
-                session,
-                now=now,
-                lease=self._lease,
-                limit=self._batch,
-                token=str(uuid.uuid4()),
-                fresh_only_after=now - self.grace,
-            )
+        return await self._claim(self._batch, stale=False)
 
     async def claim_stale(self, limit: int = 500) -> list[ClaimedReminder]:
         """Claim reminders missed for longer than the grace period (summarised, not sent one by one)."""
+        return await self._claim(limit, stale=True)
+
+    async def _claim(self, limit: int, *, stale: bool) -> list[ClaimedReminder]:
         now = self.now()
-        async with self._writing() as session:
+        cutoff = now - self.grace
+        # BEGIN IMMEDIATE on SQLite makes the claim one atomic step among several writers.
+        async with writing(self._sessions) as session:
             return await store.claim_due(
                 session,
                 now=now,
                 lease=self._lease,
                 limit=limit,
                 token=str(uuid.uuid4()),
-                stale_before=now - self.grace,
+                stale_before=cutoff if stale else None,
+                fresh_only_after=None if stale else cutoff,
             )
 
     async def mark_sent(self, reminder: ClaimedReminder) -> bool:
         """Record a delivered reminder: a one-off is finished; a recurring task's occurrence becomes
         the current one (shown overdue until done) and its next occurrence is scheduled."""
         now = self.now()
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             if reminder.rule and reminder.remind_for is not None:
                 zone = times.get_zone(reminder.chat_timezone)
                 occurrence = reminder.remind_for
@@ -126,19 +115,19 @@ class ReminderService:
 
     async def retry_later(self, reminder: ClaimedReminder, delay: timedelta) -> bool:
         """Give a claimed reminder back, to be tried again after `delay` (Telegram's retry_after, backoff)."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             return await store.release(
                 session, task_id=reminder.task_id, token=reminder.claim_token, retry_at=self.now() + delay
             )
 
     async def chat_unreachable(self, chat_id: int) -> None:
         """The bot was blocked or removed: stop the chat's reminders (a later /start resumes them)."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             await repository.set_chat_active(session, chat_id=chat_id, active=False)
 
     async def chat_migrated(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup with a new id: move its tasks there."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             await repository.migrate_chat(session, old_id=old_id, new_id=new_id)
 
     async def next_wakeup(self) -> datetime | None:
@@ -148,7 +137,7 @@ class ReminderService:
 
     async def snooze(self, chat_id: int, number: int, occurrence: datetime, until: datetime) -> Outcome:
         """Remind about this occurrence again at `until`; a recurring series is not shifted."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             task = await repository.get_task(session, chat_id=chat_id, number=number)
             if task is None:
                 raise not_found([number])
@@ -169,7 +158,7 @@ class ReminderService:
     async def complete_occurrence(self, chat_id: int, number: int, occurrence: datetime) -> Outcome:
         """The reminder's ✅ Done: finish a one-off task, or this occurrence of a recurring one."""
         now = self.now()
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             task = await repository.get_task(session, chat_id=chat_id, number=number)
             if task is None:
                 raise not_found([number])

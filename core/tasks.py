@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ from core.args import AddArgs, clean_title
 from core.errors import UserError
 from core.when import When, WhenError, is_clear_word, parse_when
 from storage import repository
-from storage.engine import SQLITE_BEGIN
+from storage.engine import writing
 from storage.models import Chat, Task
 
 WHEN_USAGE = "Try: in 30 min, today 18:00, tomorrow 9am, friday 17:30, 2026-12-24 18:00, every day 9:00."
@@ -114,17 +113,9 @@ class TaskService:
         """The current time (aware UTC)."""
         return self._clock()
 
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE), so a
-        read-then-write cannot fail half-way with "database is locked"."""
-        async with self._sessions() as session, session.begin():
-            await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
-            yield session
-
     async def open_chat(self, ref: ChatRef) -> ChatSettings:
         """The chat's settings, creating the chat with the default zone on first contact."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             chat = await repository.ensure_chat(
                 session, chat_id=ref.chat_id, kind=ref.kind, title=ref.title, timezone=self._default_timezone
             )
@@ -150,7 +141,7 @@ class TaskService:
     async def add(self, chat: ChatSettings, args: AddArgs, *, user_id: int | None) -> TaskView:
         """Add a task; the when-expression is read in the chat's zone."""
         when = self.read_when(args.when, chat.zone) if args.when else None
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             return await self._create(session, chat.chat_id, args.title, when, args.place, user_id)
 
     async def _create(
@@ -183,7 +174,7 @@ class TaskService:
     async def done(self, chat: ChatSettings, numbers: Sequence[int]) -> list[Completed]:
         """Mark tasks done, all or none; a recurring task moves to its next occurrence instead."""
         now = self.now()
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             tasks = await repository.get_tasks(session, chat_id=chat.chat_id, numbers=numbers)
             found = {t.number for t in tasks}
             missing = [n for n in numbers if n not in found]
@@ -211,7 +202,7 @@ class TaskService:
 
     async def reopen(self, chat_id: int, number: int) -> TaskView:
         """Mark a done task open again."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             task = await repository.set_task_done(
                 session, chat_id=chat_id, number=number, done=False, now=self.now()
             )
@@ -221,7 +212,7 @@ class TaskService:
 
     async def edit(self, chat_id: int, number: int, title: str) -> TaskView:
         """Give a task a new title."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             task = await repository.set_task_title(session, chat_id=chat_id, number=number, title=title)
             if task is None:
                 raise not_found([number])
@@ -230,7 +221,7 @@ class TaskService:
     async def set_due(self, chat: ChatSettings, number: int, when_text: str) -> TaskView:
         """Set (or with `none`, clear) a task's due time."""
         when = None if is_clear_word(when_text) else self.read_when(when_text, chat.zone)
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             task = await repository.set_task_due(
                 session,
                 chat_id=chat.chat_id,
@@ -244,7 +235,7 @@ class TaskService:
 
     async def delete(self, chat_id: int, number: int) -> TaskView:
         """Delete a task; its number is never given out again."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             task = await repository.get_task(session, chat_id=chat_id, number=number)
             if task is None:
                 raise not_found([number])
@@ -258,7 +249,7 @@ class TaskService:
             zone = times.get_zone(name)
         except times.UnknownZone as exc:
             raise UserError(str(exc)) from None
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             await repository.set_chat_timezone(session, chat_id=chat_id, timezone=zone.key)
         return zone.key
 
@@ -274,7 +265,7 @@ class TaskService:
 
     async def start_draft(self, chat_id: int, user_id: int) -> None:
         """Begin a guided add: the next plain message of this user in this chat is the title."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             await repository.save_draft(session, chat_id=chat_id, user_id=user_id, title=None, now=self.now())
 
     async def draft_title(self, chat_id: int, user_id: int) -> tuple[bool, str | None]:
@@ -286,7 +277,7 @@ class TaskService:
     async def set_draft_title(self, chat_id: int, user_id: int, text: str) -> str:
         """Store the guided flow's title."""
         title = clean_title(text, usage="Send the task's title, or /cancel.")
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             await repository.save_draft(
                 session, chat_id=chat_id, user_id=user_id, title=title, now=self.now()
             )
@@ -295,7 +286,7 @@ class TaskService:
     async def finish_draft(self, chat: ChatSettings, user_id: int, when_text: str | None) -> TaskView:
         """Create the drafted task with the chosen when (None: no date) and end the flow."""
         when = self.read_when(when_text, chat.zone) if when_text else None
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             draft = await repository.get_draft(session, chat_id=chat.chat_id, user_id=user_id)
             if draft is None or draft.title is None:
                 raise UserError("That draft is gone. Start again with /add.")
@@ -304,7 +295,7 @@ class TaskService:
 
     async def cancel_draft(self, chat_id: int, user_id: int) -> bool:
         """End the guided flow; False when there was none."""
-        async with self._writing() as session:
+        async with writing(self._sessions) as session:
             return await repository.delete_draft(session, chat_id=chat_id, user_id=user_id)
 
     @staticmethod

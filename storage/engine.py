@@ -14,6 +14,8 @@ or for a whole engine: `engine.execution_options(sqlite_begin="IMMEDIATE")`. Pos
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,15 @@ def make_engine(url: str) -> AsyncEngine:
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def writing(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A write transaction that takes SQLite's write lock up front (BEGIN IMMEDIATE), so a read-then-write
+    cannot fail half-way with "database is locked"; on PostgreSQL a plain transaction."""
+    async with sessions() as session, session.begin():
+        await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        yield session
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
