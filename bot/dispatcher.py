@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
@@ -19,7 +19,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import CallbackContext, JobQueue
 
 from bot import keyboards, render
-from core.places import PlaceService
+from core.places import PlaceService, ReminderForecast
 from core.reminders import ReminderService, is_late, spot_of
 from storage.reminders import ClaimedReminder
 
@@ -33,6 +33,11 @@ MAX_BACKOFF = timedelta(minutes=30)
 def backoff(attempts: int) -> timedelta:
     """Delay before retrying a send that failed `attempts` times: 2, 4, 8 … seconds, at most 30 min."""
     return min(timedelta(seconds=2 ** min(attempts + 1, 16)), MAX_BACKOFF)
+
+
+def occurrence(item: ClaimedReminder, now: datetime) -> datetime:
+    """The due time a reminder is about."""
+    return item.remind_for or item.due_at or now
 
 
 def _seconds(value: Any) -> float:
@@ -102,8 +107,16 @@ class ReminderDispatcher:
         if stale:
             sent += await self._summarise(stale)
         while batch := await self._reminders.claim_fresh():
-            for item in batch:
-                sent += await self._deliver(item)
+            # The batch's forecasts are fetched together (one request per place and hour), then sent in order.
+            now = self._reminders.now()
+            forecasts = await asyncio.gather(
+                *(
+                    self._places.for_reminder(spot_of(item), occurrence(item, now), budget=FORECAST_BUDGET)
+                    for item in batch
+                )
+            )
+            for item, forecast in zip(batch, forecasts, strict=True):
+                sent += await self._deliver(item, forecast)
         return sent
 
     async def _summarise(self, items: list[ClaimedReminder]) -> int:
@@ -118,12 +131,10 @@ class ReminderDispatcher:
                 sent += len(chat_items)
         return sent
 
-    async def _deliver(self, item: ClaimedReminder) -> int:
+    async def _deliver(self, item: ClaimedReminder, forecast: ReminderForecast) -> int:
         now = self._reminders.now()
-        occurrence = item.remind_for or item.due_at or now
-        forecast = await self._places.for_reminder(spot_of(item), occurrence, budget=FORECAST_BUDGET)
         text = render.reminder(item, forecast, late=is_late(item, now), now=now)
-        markup = keyboards.reminder_buttons(item.chat_id, item.number, occurrence)
+        markup = keyboards.reminder_buttons(item.chat_id, item.number, occurrence(item, now))
         if not await self._send([item], text, markup):
             return 0
         if not await self._reminders.mark_sent(item):

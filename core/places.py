@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,9 +41,21 @@ class ReminderForecast:
 class PlaceService:
     """Geocoding and forecasts for chats and tasks, on one shared WeatherClient."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], weather: WeatherClient) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        weather: WeatherClient,
+        *,
+        pause_after_failure: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
         self._weather = weather
+        self._pause = pause_after_failure
+        self._clock = clock
+        # After a failed or slow forecast, reminders skip the weather for a while instead of each
+        # waiting out the budget: a burst of reminders must not queue behind a dead service.
+        self._weather_down_until = 0.0
 
     async def find(self, name: str) -> list[Place]:
         """Places matching `name`, best first; UserError when none or the service is down."""
@@ -122,9 +136,12 @@ class PlaceService:
         """The forecast at `when`, given at most `budget` seconds: a reminder never waits for the weather."""
         if spot is None:
             return ReminderForecast(None, None, "no place")
+        if self._clock() < self._weather_down_until:
+            return ReminderForecast(None, spot, "unavailable")
         try:
             async with asyncio.timeout(budget):
                 hour = await self._weather.forecast_at(spot.latitude, spot.longitude, when)
         except (WeatherUnavailable, TimeoutError):
+            self._weather_down_until = self._clock() + self._pause
             return ReminderForecast(None, spot, "unavailable")
         return ReminderForecast(hour, spot, None if hour else "beyond")
