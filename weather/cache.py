@@ -63,7 +63,12 @@ class TTLCache(Generic[K, V]):
         return None if entry is None else entry[1]
 
     def set(self, key: K, value: V) -> None:
-        self._entries[key] = (self._clock() + self._ttl, value)
+        now = self._clock()
+        # Expired entries go when a new one arrives, not only when their own key is asked for again:
+        # keys that carry the hour are never asked for again once it has passed.
+        for stale in [k for k, (expires, _) in self._entries.items() if expires <= now]:
+            del self._entries[stale]
+        self._entries[key] = (now + self._ttl, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)

@@ -85,6 +85,7 @@ class WeatherClient:
         forecast_ttl: float = 1800,
         geocode_ttl: float = 7 * 86400,
         max_entries: int = 2048,
+        max_forecasts: int = 256,
     ) -> None:
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be > 0 and retries >= 0")
@@ -98,8 +99,9 @@ class WeatherClient:
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30),
             headers={"User-Agent": USER_AGENT},
         )
+        # A 16-day hourly forecast is ~57 KiB in memory: 256 of them bound the cache to ~15 MiB.
         self._forecasts: TTLCache[tuple[float, float, datetime], Forecast] = TTLCache(
-            ttl=forecast_ttl, max_entries=max_entries
+            ttl=forecast_ttl, max_entries=max_forecasts
         )
         self._places: TTLCache[tuple[str, int], list[Place]] = TTLCache(
             ttl=geocode_ttl, max_entries=max_entries

@@ -55,6 +55,16 @@ async def test_least_recently_used_is_evicted() -> None:
     assert (cache.get("a"), cache.get("c")) == (1, 3)
 
 
+async def test_expired_entries_are_dropped_when_a_new_one_arrives() -> None:
+    clock = Clock()
+    cache: TTLCache[str, int] = TTLCache(ttl=1, max_entries=10, clock=clock)
+    cache.set("old hour", 1)
+    clock.now += 2
+    cache.set("new hour", 2)
+    assert len(cache) == 1
+    assert cache.get("new hour") == 2
+
+
 async def test_concurrent_misses_share_one_fetch() -> None:
     cache: TTLCache[str, int] = TTLCache(ttl=60)
     source = Source(delay=0.01)

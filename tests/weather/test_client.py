@@ -163,7 +163,7 @@ async def test_forecasts_expire(fake: FakeOpenMeteo) -> None:
 
 
 async def test_cache_is_bounded(fake: FakeOpenMeteo) -> None:
-    async with _client(fake, max_entries=1) as client:
+    async with _client(fake, max_forecasts=1) as client:
         await client.forecast(*BERLIN)
         await client.forecast(48.85, 2.35)
         await client.forecast(*BERLIN)
