@@ -23,6 +23,11 @@ from bot.handlers import chat, guided, places, system, tasks
 from bot.ordering import PerChatOrderedProcessor
 
 MAX_CONCURRENT_UPDATES = 64
+# Sends to chats, overall. AIORateLimiter's limiter is a leaky bucket, which lets through its capacity
+# *plus* its rate within any window: PTB's default (30 per 1 s) allows ~60 sends in the first second
+# of a burst. A bucket of 5 leaking 25/s keeps every one-second window at 5 + 25 = 30 sends at most.
+OVERALL_BURST = 5
+OVERALL_BURST_PERIOD = 0.2  # seconds: 5 per 0.2 s is 25/s sustained
 
 
 def build_application(
@@ -41,7 +46,10 @@ def build_application(
     if request is not None:
         application = builder.request(request).get_updates_request(request).updater(None).build()
     else:
-        application = builder.rate_limiter(AIORateLimiter(max_retries=3)).build()
+        limiter = AIORateLimiter(
+            overall_max_rate=OVERALL_BURST, overall_time_period=OVERALL_BURST_PERIOD, max_retries=3
+        )
+        application = builder.rate_limiter(limiter).build()
     application.bot_data["services"] = services
     add_handlers(application)
     return application

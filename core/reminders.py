@@ -31,6 +31,15 @@ class Outcome:
     next_due: datetime | None = None
 
 
+def _stored_occurrence(occurrence: datetime, *stored: datetime | None) -> datetime:
+    """The stored time a reminder button means: buttons name their occurrence in whole seconds, while
+    due times read from relative expressions ("in 2 hours", "every 2 hours") keep microseconds."""
+    for when in stored:
+        if when is not None and when.replace(microsecond=0) == occurrence:
+            return when
+    return occurrence
+
+
 def spot_of(reminder: ClaimedReminder) -> Spot | None:
     """The place whose forecast a reminder carries: the task's own, else the chat's."""
     if reminder.place_latitude is not None and reminder.place_longitude is not None:
@@ -145,6 +154,7 @@ class ReminderService:
                 raise UserError(f"#{number} is already done.")
             chat = await repository.get_chat(session, chat_id=chat_id)
             zone = times.get_zone(chat.timezone if chat else "UTC")
+            occurrence = _stored_occurrence(occurrence, task.remind_for, task.due_at)
             series_next = task.remind_at if task.rule and task.remind_for != occurrence else None
             if series_next is not None and until >= series_next:
                 # The series already waits for its next occurrence; a snooze past it would hide it.
@@ -169,6 +179,7 @@ class ReminderService:
                     return Outcome("☑️ Was already done.")
                 await repository.set_task_done(session, chat_id=chat_id, number=number, done=True, now=now)
                 return Outcome("✅ Done.")
+            occurrence = _stored_occurrence(occurrence, task.due_at)
             if task.due_at is not None and task.due_at > occurrence:
                 return Outcome("☑️ This occurrence was already done.")
             upcoming = recurrence.next_occurrence(
