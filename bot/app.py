@@ -28,6 +28,9 @@ MAX_CONCURRENT_UPDATES = 64
 # of a burst. A bucket of 5 leaking 25/s keeps every one-second window at 5 + 25 = 30 sends at most.
 OVERALL_BURST = 5
 OVERALL_BURST_PERIOD = 0.2  # seconds: 5 per 0.2 s is 25/s sustained
+# Per group, for the same reason: a bucket of 10 leaking 10 per minute keeps any minute at 20 sends at most.
+GROUP_BURST = 10
+GROUP_BURST_PERIOD = 60.0
 
 
 def build_application(
@@ -47,7 +50,11 @@ def build_application(
         application = builder.request(request).get_updates_request(request).updater(None).build()
     else:
         limiter = AIORateLimiter(
-            overall_max_rate=OVERALL_BURST, overall_time_period=OVERALL_BURST_PERIOD, max_retries=3
+            overall_max_rate=OVERALL_BURST,
+            overall_time_period=OVERALL_BURST_PERIOD,
+            group_max_rate=GROUP_BURST,
+            group_time_period=GROUP_BURST_PERIOD,
+            max_retries=3,
         )
         application = builder.rate_limiter(limiter).build()
     application.bot_data["services"] = services

@@ -56,6 +56,7 @@ class ReminderDispatcher:
         self._poll = poll_seconds
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._job_queue: JobQueue[Any] | None = None
 
     def start(self, job_queue: JobQueue[Any] | None) -> None:
@@ -66,13 +67,20 @@ class ReminderDispatcher:
         self._task = asyncio.create_task(self._run(), name="reminder-dispatcher")
         self.wake()
 
-    async def stop(self) -> None:
-        """Stop the loop; a reminder being sent is finished or, if cut off, retried after its lease."""
-        if self._task is not None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop after the reminder being sent (waiting at most `grace` seconds); one cut off is retried
+        after its lease, so nothing is lost either way."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self.wake()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     def wake(self) -> None:
         """Look for due reminders now."""
@@ -85,6 +93,8 @@ class ReminderDispatcher:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
+            if self._stopping:
+                return
             try:
                 await self.dispatch_due()
                 await self._schedule_next()
@@ -106,7 +116,7 @@ class ReminderDispatcher:
         stale = await self._reminders.claim_stale()
         if stale:
             sent += await self._summarise(stale)
-        while batch := await self._reminders.claim_fresh():
+        while not self._stopping and (batch := await self._reminders.claim_fresh()):
             # The batch's forecasts are fetched together (one request per place and hour), then sent in order.
             now = self._reminders.now()
             forecasts = await asyncio.gather(
@@ -116,7 +126,10 @@ class ReminderDispatcher:
                 )
             )
             for item, forecast in zip(batch, forecasts, strict=True):
-                sent += await self._deliver(item, forecast)
+                if self._stopping:  # the rest of the batch goes back for the next process
+                    await self._reminders.retry_later(item, timedelta(0))
+                else:
+                    sent += await self._deliver(item, forecast)
         return sent
 
     async def _summarise(self, items: list[ClaimedReminder]) -> int:
