@@ -48,8 +48,23 @@ class Place:
         return ", ".join(parts)
 
 
+class _Described:
+    """A WMO weather code's short description and emoji."""
+
+    __slots__ = ()
+    weather_code: int | None
+
+    @property
+    def description(self) -> str:
+        return describe(self.weather_code)[0]
+
+    @property
+    def emoji(self) -> str:
+        return describe(self.weather_code)[1]
+
+
 @dataclass(frozen=True, slots=True)
-class HourForecast:
+class HourForecast(_Described):
     """The weather of the hour from `time` (aware, UTC); for `Forecast.current`, the time observed."""
 
     time: datetime
@@ -57,17 +72,9 @@ class HourForecast:
     precipitation_probability: int | None
     weather_code: int | None
 
-    @property
-    def description(self) -> str:
-        return describe(self.weather_code)[0]
-
-    @property
-    def emoji(self) -> str:
-        return describe(self.weather_code)[1]
-
 
 @dataclass(frozen=True, slots=True)
-class DayForecast:
+class DayForecast(_Described):
     """The weather of one UTC day; `weather_code` is the day's most severe one."""
 
     date: date
@@ -75,14 +82,6 @@ class DayForecast:
     t_max: float | None
     precipitation_probability_max: int | None
     weather_code: int | None
-
-    @property
-    def description(self) -> str:
-        return describe(self.weather_code)[0]
-
-    @property
-    def emoji(self) -> str:
-        return describe(self.weather_code)[1]
 
 
 @dataclass(frozen=True, slots=True)

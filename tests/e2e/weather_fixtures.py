@@ -16,7 +16,7 @@ before the plugin is registered would keep pytest from rewriting its asserts).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -32,20 +32,6 @@ from tests.fakes.open_meteo import FakeOpenMeteo
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 
 StartBot = Callable[..., AbstractAsyncContextManager[Any]]
-
-
-@pytest.fixture(scope="session")
-def open_meteo() -> Iterator[FakeOpenMeteo]:
-    with FakeOpenMeteo() as server:
-        yield server
-
-
-@pytest.fixture
-def meteo(open_meteo: FakeOpenMeteo) -> Iterator[FakeOpenMeteo]:
-    """The session's Open-Meteo fake with nothing left over from other tests (hanging requests woken)."""
-    open_meteo.reset()
-    yield open_meteo
-    open_meteo.reset()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -8,17 +8,10 @@ from tests.fakes.open_meteo import FakeOpenMeteo
 from weather import WeatherClient
 
 
-@pytest.fixture(scope="session")
-def _fake_server() -> Iterator[FakeOpenMeteo]:
-    with FakeOpenMeteo() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(_fake_server: FakeOpenMeteo) -> Iterator[FakeOpenMeteo]:
-    _fake_server.reset()
-    yield _fake_server
-    _fake_server.reset()
+def fake(meteo: FakeOpenMeteo) -> FakeOpenMeteo:
+    """The Open-Meteo fake (tests/conftest.py), reset around each test."""
+    return meteo
 
 
 @pytest.fixture
