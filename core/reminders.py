@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,6 +39,14 @@ def _stored_occurrence(occurrence: datetime, *stored: datetime | None) -> dateti
         if when is not None and when.replace(microsecond=0) == occurrence:
             return when
     return occurrence
+
+
+def snooze_until(choice: str, *, now: datetime, zone: ZoneInfo) -> datetime:
+    """When a snooze button ("s10", "s60": minutes; "tm": tomorrow 09:00 in the chat's zone) reminds again."""
+    if choice == "tm":
+        tomorrow = times.to_local(now, zone).date() + timedelta(days=1)
+        return times.localize(datetime.combine(tomorrow, time(9, 0)), zone)
+    return now + timedelta(minutes=int(choice.removeprefix("s")))
 
 
 def spot_of(reminder: ClaimedReminder) -> Spot | None:

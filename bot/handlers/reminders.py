@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from telegram import Message, Update
 
 from bot import keyboards, render
 from bot.context import Context, services
-from core import times
+from core.reminders import snooze_until
 
 
 async def act(update: Update, context: Context, action: keyboards.ReminderAction) -> None:
@@ -23,11 +23,7 @@ async def act(update: Update, context: Context, action: keyboards.ReminderAction
     if action.action == "d":
         outcome = await svc.reminders.complete_occurrence(action.chat_id, action.number, occurrence)
     else:
-        if action.action == "tm":
-            tomorrow = times.to_local(now, chat.zone).date() + timedelta(days=1)
-            until = times.localize(datetime.combine(tomorrow, time(9, 0)), chat.zone)
-        else:
-            until = now + timedelta(minutes=int(action.action[1:]))
+        until = snooze_until(action.action, now=now, zone=chat.zone)
         outcome = await svc.reminders.snooze(action.chat_id, action.number, occurrence, until)
         svc.wake_dispatcher()
     message = query.message

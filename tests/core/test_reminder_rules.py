@@ -391,3 +391,16 @@ def test_the_forecast_is_for_the_tasks_own_place_else_the_chats() -> None:
     # a task place that could not be geocoded (no coordinates) falls back to the chat's
     assert spot_of(claimed(**chat_place, place="Atlantis")) == Spot("Berlin, Germany", 52.52, 13.41)
     assert spot_of(claimed()) is None
+
+
+def test_snooze_until_names_its_duration_and_tomorrow_is_nine_local() -> None:
+    from zoneinfo import ZoneInfo
+
+    from core.reminders import snooze_until
+
+    now = datetime(2026, 3, 28, 22, 30, tzinfo=UTC)  # Berlin springs forward on the night to the 29th
+    berlin = ZoneInfo("Europe/Berlin")
+    assert snooze_until("s10", now=now, zone=berlin) == now + timedelta(minutes=10)
+    assert snooze_until("s60", now=now, zone=berlin) == now + timedelta(hours=1)
+    # 23:30 local on the 28th: tomorrow 09:00 is already summer time (UTC+2)
+    assert snooze_until("tm", now=now, zone=berlin) == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
