@@ -130,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"taskcast: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=[settings.telegram_bot_token])
+    level = settings.log_level
+    if args.console and "log_level" not in settings.model_fields_set:
+        level = "WARNING"  # the terminal is the chat: keep routine log lines out of it unless asked for
+    configure_logging(level, secrets=[settings.telegram_bot_token])
     try:
         if args.console:
             from bot.console import run_console
