@@ -20,7 +20,7 @@ from telegram.ext import CallbackContext, JobQueue
 
 from bot import keyboards, render
 from core.places import PlaceService, ReminderForecast
-from core.reminders import ReminderService, is_late, spot_of
+from core.reminders import ReminderService, is_late, is_snoozed, spot_of
 from storage.reminders import ClaimedReminder
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 # A reminder waits at most this long for its forecast, so it still goes out on time.
 FORECAST_BUDGET = 1.0
 MAX_BACKOFF = timedelta(minutes=30)
+PLAIN_AFTER_ATTEMPTS = 3
 
 
 def backoff(attempts: int) -> timedelta:
@@ -146,19 +147,30 @@ class ReminderDispatcher:
 
     async def _deliver(self, item: ClaimedReminder, forecast: ReminderForecast) -> int:
         now = self._reminders.now()
-        text = render.reminder(item, forecast, late=is_late(item, now), now=now)
         markup = keyboards.reminder_buttons(item.chat_id, item.number, occurrence(item, now))
-        if not await self._send([item], text, markup):
+        if item.attempts >= PLAIN_AFTER_ATTEMPTS:
+            # Telegram refused the formatted reminder several times (it may be a bug of ours): plain text
+            # still reaches the chat, where a reminder lost to a formatting error would not.
+            text, parse_mode = render.reminder_plain(item, now), None
+        else:
+            late, snoozed = is_late(item, now), is_snoozed(item)
+            text, parse_mode = (
+                render.reminder(item, forecast, late=late, snoozed=snoozed, now=now),
+                ParseMode.HTML,
+            )
+        if not await self._send([item], text, markup, parse_mode=parse_mode):
             return 0
         if not await self._reminders.mark_sent(item):
             logger.warning("reminder of task %s was sent after its lease ended", item.task_id)
         return 1
 
-    async def _send(self, items: list[ClaimedReminder], text: str, markup: Any) -> bool:
+    async def _send(
+        self, items: list[ClaimedReminder], text: str, markup: Any, *, parse_mode: str | None = ParseMode.HTML
+    ) -> bool:
         """Send to the items' chat; on failure give the claims back as Telegram's answer says."""
         chat_id = items[0].chat_id
         try:
-            await self._bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await self._bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
             return True
         except RetryAfter as exc:
             delay = timedelta(seconds=_seconds(exc.retry_after))

@@ -144,7 +144,12 @@ def completed(results: Sequence[Completed], zone: ZoneInfo) -> str:
     lines = []
     for result in results:
         task = result.task
-        if result.next_due is not None:
+        if result.ahead and result.next_due is not None:
+            lines.append(
+                f"☑️ <b>#{task.number}</b> {esc(task.title)} is already done for this time; "
+                f"next: {esc(times.format_when(result.next_due, zone))}"
+            )
+        elif result.next_due is not None:
             lines.append(
                 f"✅ <b>#{task.number}</b> {esc(task.title)} done for this time; "
                 f"next: {esc(times.format_when(result.next_due, zone))}"
@@ -220,11 +225,12 @@ def ask_title() -> str:
     return "📝 What is the task? Send its title (or /cancel)."
 
 
-def ask_when(title: str) -> str:
+def ask_when(title: str, *, in_group: bool = False) -> str:
     """The guided /add's second question."""
+    how = "reply to this message with it" if in_group else "type it"
     return (
-        f"⏰ When is <b>{esc(title)}</b> due? Pick one or type it "
-        "(e.g. <code>friday 17:30</code>, <code>in 2 hours</code>), or /cancel."
+        f"⏰ When is <b>{esc(title)}</b> due? Pick one or {how} "
+        "(e.g. <code>friday 17:30</code>, <code>in 2 hours</code>, <code>no date</code>), or /cancel."
     )
 
 
@@ -255,13 +261,17 @@ def _forecast_line(forecast: ReminderForecast) -> str:
     return f"📍{where} " + ", ".join(parts)
 
 
-def reminder(item: ClaimedReminder, forecast: ReminderForecast, *, late: bool, now: datetime) -> str:
+def reminder(
+    item: ClaimedReminder, forecast: ReminderForecast, *, late: bool, snoozed: bool, now: datetime
+) -> str:
     """A due task's reminder: title, number, due time, the forecast at the due hour."""
     zone = times.get_zone(item.chat_timezone)
     due = item.remind_for or item.due_at or now
     lines = [f"⏰ <b>#{item.number}</b> {esc(item.title)}", f"Due {esc(times.format_when(due, zone))}"]
     if late:
         lines[-1] += f" (late: was due {esc(times.format_clock(due, zone))})"
+    if snoozed:
+        lines[-1] += " · 💤 snoozed"
     if item.rule:
         lines.append(f"🔁 {esc(recurrence.describe(item.rule))}")
     lines.append(_forecast_line(forecast))
@@ -277,11 +287,15 @@ def missed_summary(items: Sequence[ClaimedReminder]) -> str:
         due = item.remind_for or item.due_at
         when = times.format_short(due, zone) if due else "?"
         lines.append(f"• <b>#{item.number}</b> {esc(item.title)} — was due {esc(when)}")
-    lines.append("/list shows them; /done marks them done.")
-    text = "\n".join(lines)
-    if utf16_len(text) > PAGE_BUDGET:
-        text = "\n".join([*lines[:40], f"… and {len(items) - 39} more. /list shows them all."])
-    return text
+    return _fit(lines) + "\n/list shows them; /done marks them done."
+
+
+def reminder_plain(item: ClaimedReminder, now: datetime) -> str:
+    """The reminder as bare text, for when Telegram keeps refusing the formatted one."""
+    zone = times.get_zone(item.chat_timezone)
+    due = item.remind_for or item.due_at or now
+    text = f"⏰ #{item.number} {item.title}\nDue {times.format_when(due, zone)}"
+    return text[: MessageLimit.MAX_TEXT_LENGTH // 2]
 
 
 def outcome(original_html: str, result: str) -> str:

@@ -49,6 +49,12 @@ def snooze_until(choice: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     return now + timedelta(minutes=int(choice.removeprefix("s")))
 
 
+def _out_of_date(number: int, due_at: datetime | None, zone: ZoneInfo) -> Outcome:
+    """A button of a reminder whose task was given another due time since: it changes nothing."""
+    now_due = f"is now due {times.format_when(due_at, zone)}" if due_at else "has no due time now"
+    return Outcome(f"This reminder is out of date: #{number} {now_due}.")
+
+
 def spot_of(reminder: ClaimedReminder) -> Spot | None:
     """The place whose forecast a reminder carries: the task's own, else the chat's."""
     if reminder.place_latitude is not None and reminder.place_longitude is not None:
@@ -59,8 +65,18 @@ def spot_of(reminder: ClaimedReminder) -> Spot | None:
 
 
 def is_late(reminder: ClaimedReminder, now: datetime) -> bool:
-    """Whether the reminder goes out noticeably after its due time."""
-    return reminder.remind_for is not None and now - reminder.remind_for > LATE_AFTER
+    """Whether the reminder goes out noticeably after it was scheduled (a snoozed one is not late)."""
+    scheduled = reminder.remind_at or reminder.remind_for
+    return scheduled is not None and now - scheduled > LATE_AFTER
+
+
+def is_snoozed(reminder: ClaimedReminder) -> bool:
+    """Whether this reminder comes again after a snooze."""
+    return (
+        reminder.remind_at is not None
+        and reminder.remind_for is not None
+        and reminder.remind_at - reminder.remind_for > timedelta(seconds=1)
+    )
 
 
 class ReminderService:
@@ -164,6 +180,8 @@ class ReminderService:
             chat = await repository.get_chat(session, chat_id=chat_id)
             zone = times.get_zone(chat.timezone if chat else "UTC")
             occurrence = _stored_occurrence(occurrence, task.remind_for, task.due_at)
+            if not task.rule and task.due_at != occurrence:
+                return _out_of_date(number, task.due_at, zone)
             series_next = task.remind_at if task.rule and task.remind_for != occurrence else None
             if series_next is not None and until >= series_next:
                 # The series already waits for its next occurrence; a snooze past it would hide it.
@@ -186,6 +204,8 @@ class ReminderService:
             if not task.rule:
                 if task.done:
                     return Outcome("☑️ Was already done.")
+                if task.due_at != _stored_occurrence(occurrence, task.due_at):
+                    return _out_of_date(number, task.due_at, zone)
                 await repository.set_task_done(session, chat_id=chat_id, number=number, done=True, now=now)
                 return Outcome("✅ Done.")
             occurrence = _stored_occurrence(occurrence, task.due_at)
@@ -196,5 +216,8 @@ class ReminderService:
             )
             await repository.set_task_due(
                 session, chat_id=chat_id, number=number, due_at=upcoming, rule=task.rule
+            )
+            await repository.mark_occurrence_done(
+                session, chat_id=chat_id, number=number, occurrence=occurrence
             )
             return Outcome(f"✅ Done. Next: {times.format_when(upcoming, zone)}.", upcoming)

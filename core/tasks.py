@@ -86,6 +86,18 @@ class Completed:
 
     task: TaskView
     next_due: datetime | None
+    ahead: bool = False  # nothing changed: the current occurrence was completed ahead of time already
+
+
+async def reanchor_recurring(session: AsyncSession, *, chat_id: int, zone: ZoneInfo, now: datetime) -> None:
+    """After a zone change, fixed-time recurring tasks ("every day 9:00") keep their local time in the
+    new zone: their next occurrence is computed again there."""
+    for task in await repository.list_tasks(session, chat_id=chat_id, include_done=False):
+        if task.rule and not recurrence.parse_rule(task.rule).is_interval:
+            upcoming = recurrence.next_occurrence(task.rule, after=now, tz=zone)
+            await repository.set_task_due(
+                session, chat_id=chat_id, number=task.number, due_at=upcoming, rule=task.rule
+            )
 
 
 def not_found(numbers: Sequence[int]) -> UserError:
@@ -185,12 +197,20 @@ class TaskService:
                 task = next(t for t in tasks if t.number == number)
                 view = TaskView.of(task)  # before the change, so the reply can tell "was already done"
                 if task.rule and not task.done:
+                    if task.done_at is not None and task.done_at > now and task.due_at is not None:
+                        # An occurrence still to come was completed already: one more /done (a double
+                        # tap) would silently skip the next one too.
+                        results.append(Completed(view, task.due_at, ahead=True))
+                        continue
                     anchor = task.due_at or now
                     next_due = recurrence.next_occurrence(
                         task.rule, after=max(now, anchor), tz=chat.zone, anchor=anchor
                     )
                     await repository.set_task_due(
                         session, chat_id=chat.chat_id, number=number, due_at=next_due, rule=task.rule
+                    )
+                    await repository.mark_occurrence_done(
+                        session, chat_id=chat.chat_id, number=number, occurrence=anchor
                     )
                     results.append(Completed(view, next_due))
                 else:
@@ -203,11 +223,17 @@ class TaskService:
     async def reopen(self, chat_id: int, number: int) -> TaskView:
         """Mark a done task open again."""
         async with writing(self._sessions) as session:
+            current = await repository.get_task(session, chat_id=chat_id, number=number)
+            if current is None:
+                raise not_found([number])
+            if not current.done:
+                raise UserError(
+                    f"#{number} is not done, so there is nothing to reopen. /list shows open tasks."
+                )
             task = await repository.set_task_done(
                 session, chat_id=chat_id, number=number, done=False, now=self.now()
             )
-            if task is None:
-                raise not_found([number])
+            assert task is not None
             return TaskView.of(task)
 
     async def edit(self, chat_id: int, number: int, title: str) -> TaskView:
@@ -222,6 +248,11 @@ class TaskService:
         """Set (or with `none`, clear) a task's due time."""
         when = None if is_clear_word(when_text) else self.read_when(when_text, chat.zone)
         async with writing(self._sessions) as session:
+            current = await repository.get_task(session, chat_id=chat.chat_id, number=number)
+            if current is None:
+                raise not_found([number])
+            if current.done:
+                raise UserError(f"#{number} is done. Use /reopen {number} first, then /due {number} <when>.")
             task = await repository.set_task_due(
                 session,
                 chat_id=chat.chat_id,
@@ -251,6 +282,7 @@ class TaskService:
             raise UserError(str(exc)) from None
         async with writing(self._sessions) as session:
             await repository.set_chat_timezone(session, chat_id=chat_id, timezone=zone.key)
+            await reanchor_recurring(session, chat_id=chat_id, zone=zone, now=self.now())
         return zone.key
 
     async def count(self, chat_id: int) -> tuple[int, int]:
@@ -285,7 +317,8 @@ class TaskService:
 
     async def finish_draft(self, chat: ChatSettings, user_id: int, when_text: str | None) -> TaskView:
         """Create the drafted task with the chosen when (None: no date) and end the flow."""
-        when = self.read_when(when_text, chat.zone) if when_text else None
+        typed = when_text is not None and not is_clear_word(when_text)
+        when = self.read_when(when_text, chat.zone) if typed and when_text else None
         async with writing(self._sessions) as session:
             draft = await repository.get_draft(session, chat_id=chat.chat_id, user_id=user_id)
             if draft is None or draft.title is None:

@@ -58,6 +58,7 @@ class ClaimedReminder:
     chat_longitude: float | None
     claim_token: str
     attempts: int
+    remind_at: datetime | None = None  # when it was scheduled to go out (a snooze moves it, not remind_for)
 
 
 def _pending() -> tuple[ColumnElement[bool], ...]:
@@ -78,8 +79,8 @@ async def claim_due(
     """Claim up to `limit` due reminders (earliest `remind_at` first) under `token` until `now + lease`.
 
     Due: open task, `remind_at <= now`, chat active, no running lease or backoff. `stale_before` keeps
-    only reminders about occurrences before it, `fresh_only_after` only those at or after it (the
-    occurrence is `remind_for`, or `remind_at` where that is unset).
+    only reminders scheduled (`remind_at`) before it, `fresh_only_after` only those at or after it: a
+    snoozed reminder is as old as its snooze, not as its occurrence.
 
     On PostgreSQL rows locked by a concurrent claim are skipped (`FOR UPDATE SKIP LOCKED`), so claimers
     never block each other or claim the same reminder. On SQLite the caller must run this in a
@@ -87,7 +88,7 @@ async def claim_due(
     """
     if limit <= 0:
         return []
-    occurrence = func.coalesce(Task.remind_for, Task.remind_at)
+    scheduled = Task.remind_at
     due = (
         select(Task.id)
         .join(Chat, Chat.id == Task.chat_id)
@@ -100,9 +101,9 @@ async def claim_due(
         .limit(limit)
     )
     if stale_before is not None:
-        due = due.where(occurrence < stale_before)
+        due = due.where(scheduled < stale_before)
     if fresh_only_after is not None:
-        due = due.where(occurrence >= fresh_only_after)
+        due = due.where(scheduled >= fresh_only_after)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(of=Task, skip_locked=True)
     claim = (
@@ -155,6 +156,7 @@ async def claim_due(
                 chat_longitude=chat.longitude,
                 claim_token=token,
                 attempts=row.attempts,
+                remind_at=row.remind_at,
             )
         )
     return claimed

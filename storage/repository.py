@@ -305,6 +305,13 @@ async def set_task_due(
     )
 
 
+async def mark_occurrence_done(
+    session: AsyncSession, *, chat_id: int, number: int, occurrence: datetime
+) -> None:
+    """Record the latest completed occurrence of a recurring task in `done_at` (the task stays open)."""
+    await _update_task(session, chat_id=chat_id, number=number, done_at=occurrence)
+
+
 async def snooze_task(
     session: AsyncSession, *, chat_id: int, number: int, remind_at: datetime, remind_for: datetime | None
 ) -> Task | None:

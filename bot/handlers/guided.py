@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 
 from bot import keyboards, render
@@ -15,20 +15,29 @@ async def plain_text(update: Update, context: Context) -> None:
     tasks = services(context).tasks
     if ref.user_id is None:
         return
+    message = message_of(update)
+    in_group = ref.kind != ChatType.PRIVATE
+    if in_group and not _answers_the_bot(message, context.bot.id):
+        return  # in groups only answers to the bot's questions belong to a draft, not the chatter around it
     has_draft, title = await tasks.draft_title(ref.chat_id, ref.user_id)
     if not has_draft:
-        if ref.kind == ChatType.PRIVATE:
+        if not in_group:
             await reply(update, render.plain_text_hint())
         return
     chat = await tasks.open_chat(ref)
-    text = message_of(update).text or ""
+    text = message.text or ""
     if title is None:
         title = await tasks.set_draft_title(chat.chat_id, ref.user_id, text)
         markup = keyboards.when_choices(chat.chat_id, ref.user_id, chat.zone, tasks.now())
-        await reply(update, render.ask_when(title), reply_markup=markup)
+        await reply(update, render.ask_when(title, in_group=in_group), reply_markup=markup)
         return
     task = await tasks.finish_draft(chat, ref.user_id, text)
     await reply(update, render.task_card(task, chat.zone, "📝 Added"))
+
+
+def _answers_the_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot_id
 
 
 async def choose_when(update: Update, context: Context, choice: keyboards.WhenChoice) -> None:

@@ -404,3 +404,45 @@ def test_snooze_until_names_its_duration_and_tomorrow_is_nine_local() -> None:
     assert snooze_until("s60", now=now, zone=berlin) == now + timedelta(hours=1)
     # 23:30 local on the 28th: tomorrow 09:00 is already summer time (UTC+2)
     assert snooze_until("tm", now=now, zone=berlin) == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+
+
+# --- snoozes come back as fresh, on-time reminders; stale buttons change nothing ---------------------------
+
+
+async def test_a_snoozed_reminder_comes_back_fresh_and_not_late_even_a_day_later(
+    service: ReminderService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    from core.reminders import is_snoozed
+
+    number = await add(sessions, T, title="Meeting")
+    await remind(service, clock, T + timedelta(seconds=1))
+    tomorrow_9 = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+    await service.snooze(CHAT, number, T, tomorrow_9)
+
+    clock.now = tomorrow_9 + timedelta(seconds=1)  # 21 h after the occurrence: within the 24 h grace
+    assert await service.claim_stale() == []
+    [claimed] = await service.claim_fresh()
+    assert (claimed.remind_for, claimed.remind_at) == (T, tomorrow_9)
+    assert not is_late(claimed, clock.now) and is_snoozed(claimed)
+
+    # Two days later still: the snooze, not the occurrence, decides what is stale.
+    await service.retry_later(claimed, timedelta(0))
+    clock.now = tomorrow_9 + timedelta(hours=30)
+    assert [r.number for r in await service.claim_stale()] == [number]
+
+
+async def test_old_reminder_buttons_of_a_rescheduled_task_change_nothing(
+    service: ReminderService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    number = await add(sessions, T, title="Dentist")
+    await remind(service, clock, T + timedelta(seconds=1))
+    friday = T + timedelta(days=2)
+    async with sessions.begin() as session:
+        await repository.set_task_due(session, chat_id=CHAT, number=number, due_at=friday, rule=None)
+
+    snoozed = await service.snooze(CHAT, number, T, T + timedelta(minutes=10))
+    done = await service.complete_occurrence(CHAT, number, T)
+
+    assert "out of date" in snoozed.text and "out of date" in done.text
+    task = await get(sessions, number)
+    assert (task.done, task.due_at, task.remind_at, task.remind_for) == (False, friday, friday, friday)

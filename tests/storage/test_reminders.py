@@ -463,14 +463,14 @@ async def test_stale_and_fresh_filters(sessionmaker: Sessions) -> None:
     await add_task(sessionmaker, CHAT_A, "recent", due_at=NOW - timedelta(minutes=1))  # 3
     await add_task(sessionmaker, CHAT_A, "snoozed old", due_at=NOW - timedelta(days=2))  # 4
     async with sessionmaker.begin() as session:
-        # Snoozed to now, but about an occurrence long gone: still stale.
+        # About an occurrence long gone, but snoozed to now: the reminder itself is due now, so fresh.
         await repo.snooze_task(
             session, chat_id=CHAT_A, number=4, remind_at=NOW, remind_for=NOW - timedelta(days=2)
         )
     stale = await claim(sessionmaker, stale_before=cutoff)
-    assert [r.number for r in stale] == [1, 4]
+    assert [r.number for r in stale] == [1]
     fresh = await claim(sessionmaker, fresh_only_after=cutoff)
-    assert [r.number for r in fresh] == [2, 3]
+    assert [r.number for r in fresh] == [2, 3, 4]
 
 
 # migrate_chat

@@ -1,0 +1,43 @@
+"""Rendering limits: what the bot sends must fit Telegram's 4096 characters whatever the titles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from telegram.constants import MessageLimit
+
+from bot import render
+from storage.reminders import ClaimedReminder
+from tests.fakes.telegram_api import parse_html, utf16_len
+
+T = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def missed(number: int, title: str) -> ClaimedReminder:
+    return ClaimedReminder(
+        task_id=number,
+        chat_id=1,
+        number=number,
+        title=title,
+        due_at=T - timedelta(days=3),
+        remind_for=T - timedelta(days=3),
+        rule=None,
+        place=None,
+        place_latitude=None,
+        place_longitude=None,
+        place_timezone=None,
+        chat_timezone="Europe/Berlin",
+        chat_place_name=None,
+        chat_latitude=None,
+        chat_longitude=None,
+        claim_token="t",
+        attempts=0,
+    )
+
+
+def test_a_summary_of_many_long_titles_fits_one_message() -> None:
+    for title in ("x" * 256, "&" * 256, "🙂" * 256):
+        text = render.missed_summary([missed(n, title) for n in range(1, 60)])
+        shown, _ = parse_html(text)
+        assert utf16_len(shown) <= MessageLimit.MAX_TEXT_LENGTH
+        assert "more." in text and text.endswith("/done marks them done.")
