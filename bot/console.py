@@ -44,7 +44,9 @@ class ConsoleRequest(BaseRequest):
     """A Bot API backend that prints what the bot sends and remembers the buttons on screen."""
 
     out: TextIO
-    buttons: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)  # chat -> (msg, label, data)
+    # chat -> (msg, label, data): the buttons of the newest message that has any; a message without
+    # buttons leaves them (they are still on screen, above it)
+    buttons: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)
     texts: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, message) -> HTML sent
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -120,8 +122,8 @@ class ConsoleRequest(BaseRequest):
         if buttons:
             self.buttons[chat_id] = buttons
             self.print("     " + "  ".join(f"[{i}] {label}" for i, (_, label, _) in enumerate(buttons, 1)))
-        elif text is not None and not edited:
-            self.buttons.pop(chat_id, None)
+        elif edited and any(shown == message_id for shown, _, _ in self.buttons.get(chat_id, [])):
+            del self.buttons[chat_id]  # an edit without a keyboard removes the buttons from that message
 
     def print(self, text: str) -> None:
         print(text, file=self.out, flush=True)

@@ -72,8 +72,12 @@ def parse_numbers(text: str, *, usage: str) -> list[int]:
 
 
 def split_number(text: str, *, usage: str) -> tuple[int, str]:
-    """`<n> <rest>` as used by `/edit` and `/due`: the number and the (possibly empty) rest."""
-    head, _, rest = text.strip().partition(" ")
-    if not head:
+    """`<n> <rest>` as used by `/edit` and `/due`: the number and the (possibly empty) rest.
+
+    Any whitespace separates them, a line break too (`/edit 1⏎New title`, as phones often send it);
+    the rest is trimmed, its inner text kept as typed.
+    """
+    parts = text.split(maxsplit=1)
+    if not parts:
         raise UserError(f"Which task? {usage}")
-    return parse_number(head, usage=usage), rest.strip()
+    return parse_number(parts[0], usage=usage), parts[1].strip() if len(parts) > 1 else ""

@@ -11,8 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import times
 from core.errors import UserError
+from core.tasks import reanchor_recurring
 from storage import repository
+from storage.engine import writing
 from weather import Forecast, HourForecast, Place, WeatherClient, WeatherUnavailable
 
 logger = logging.getLogger(__name__)
@@ -76,17 +79,22 @@ class PlaceService:
                 return place
         raise UserError("That choice is no longer available. Send /city again.")
 
-    async def set_chat_place(self, chat_id: int, place: Place) -> None:
-        """Make `place` the chat's place and its zone the chat's time zone."""
-        async with self._sessions.begin() as session:
+    async def set_chat_place(self, chat_id: int, place: Place) -> str | None:
+        """Make `place` the chat's place and its zone the chat's time zone (kept if the zone is unknown);
+        returns the zone set, if any. Recurring tasks keep their local time in the new zone."""
+        zone = times.get_zone(place.timezone) if times.is_valid_zone(place.timezone) else None
+        async with writing(self._sessions) as session:
             await repository.set_chat_place(
                 session,
                 chat_id=chat_id,
                 place_name=place.label,
                 latitude=place.latitude,
                 longitude=place.longitude,
-                timezone=place.timezone,
+                timezone=zone.key if zone else None,
             )
+            if zone is not None:
+                await reanchor_recurring(session, chat_id=chat_id, zone=zone, now=times.utc_now())
+        return zone.key if zone else None
 
     async def set_chat_location(self, chat_id: int, latitude: float, longitude: float) -> str:
         """Make a shared location the chat's place (the time zone stays); returns the name shown."""

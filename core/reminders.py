@@ -72,10 +72,11 @@ def is_late(reminder: ClaimedReminder, now: datetime) -> bool:
 
 def is_snoozed(reminder: ClaimedReminder) -> bool:
     """Whether this reminder comes again after a snooze."""
+    # Both are written together (and equal) when a reminder is scheduled; only a snooze moves it later.
     return (
         reminder.remind_at is not None
         and reminder.remind_for is not None
-        and reminder.remind_at - reminder.remind_for > timedelta(seconds=1)
+        and reminder.remind_at > reminder.remind_for
     )
 
 

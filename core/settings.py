@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core import times
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
@@ -54,12 +55,10 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        value = value.strip()
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
-        return value
+        # The zones the bot itself accepts (not "Factory", "localtime"…), under their canonical names.
+        if not times.is_valid_zone(value):
+            raise ValueError(f"{value.strip()!r} is not an IANA time zone such as Europe/Berlin")
+        return times.get_zone(value).key
 
     @field_validator("allowed_chat_ids", mode="before")
     @classmethod

@@ -20,8 +20,8 @@ async def city(update: Update, context: Context) -> None:
         await reply(update, render.place_shown(chat))
         return
     best, *others = await svc.places.find(name)
-    await svc.places.set_chat_place(chat.chat_id, best)
-    text = render.place_set(best.label, best.timezone, svc.tasks.now())
+    zone = await svc.places.set_chat_place(chat.chat_id, best)
+    text = render.place_set(best.label, zone, svc.tasks.now())
     if others:
         text += render.place_choices_hint()
         await reply(update, text, reply_markup=keyboards.city_choices(chat.chat_id, others))
@@ -43,10 +43,8 @@ async def choose_city(update: Update, context: Context, choice: keyboards.CityCh
         raise UserError("That choice is no longer available. Send /city again.")
     svc = services(context)
     place = await svc.places.find_by_id(label.split(",")[0], choice.place_id)
-    await svc.places.set_chat_place(choice.chat_id, place)
-    await query.edit_message_text(
-        render.place_set(place.label, place.timezone, svc.tasks.now()), parse_mode="HTML"
-    )
+    zone = await svc.places.set_chat_place(choice.chat_id, place)
+    await query.edit_message_text(render.place_set(place.label, zone, svc.tasks.now()), parse_mode="HTML")
     await query.answer(f"Place set to {place.label}")
 
 

@@ -105,3 +105,17 @@ def test_the_console_needs_no_token_but_checks_the_other_settings(tmp_path: Path
     result = console(tmp_path, ["/help"])
     assert result.returncode == 0, result.stderr
     assert "/add Buy milk | tomorrow 9am" in result.stdout
+
+
+def test_buttons_stay_pressable_under_a_later_message_without_buttons(tmp_path: Path) -> None:
+    result = console(tmp_path, ["/add", "T", "blah", "3", "3"])
+    assert result.returncode == 0, result.stderr
+    replies = bot_lines(result.stdout)
+    assert replies[1].splitlines()[-1].endswith("[3] No date")
+    assert replies[2].startswith("bot> ⚠️ I couldn't read “blah” as a time")  # no buttons of its own
+    # "3" still pressed the question's third button, which is still on screen above the error
+    assert replies[3] == "bot (edited)> 📝 Added #1 T\n⏰ no date"
+    assert replies[4] == "bot (notice)> Added"
+    # the edit took the buttons off the question, so the next "3" is plain text again
+    assert not replies[5].startswith("bot (edited)>") and "Added" not in replies[5]
+    assert len(replies) == 6

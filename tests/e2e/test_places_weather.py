@@ -279,3 +279,24 @@ async def test_five_reminders_at_one_place_at_once_make_one_forecast_request(
         for m in reminders
     )
     assert meteo.forecast_requests == 1
+
+
+async def test_city_moves_recurring_tasks_to_the_same_local_time_in_the_new_zone(
+    fake: FakeTelegram, weather_bot: Any
+) -> None:
+    await fake.ask(CHAT, "/add Standup | every day 9:00")
+    await fake.ask(CHAT, "/city Tokyo")
+    listing = await fake.ask(CHAT, "/list")
+    assert "(Asia/Tokyo)" in listing.text
+    assert "09:00 🔁" in listing.text
+
+
+async def test_city_with_a_zone_we_do_not_know_keeps_the_chats_zone(
+    fake: FakeTelegram, weather_bot: Any, meteo: FakeOpenMeteo
+) -> None:
+    meteo.add_place("Nowhereville", 10.0, 10.0, timezone="Mars/Olympus", country_code="XX", country="Mars")
+    await fake.ask(CHAT, "/tz Europe/Berlin")
+    reply = await fake.ask(CHAT, "/city Nowhereville")
+    assert reply.text.startswith("📍 Place set to Nowhereville")
+    assert "Time zone" not in reply.text
+    assert "Europe/Berlin" in (await fake.ask(CHAT, "/tz")).text

@@ -194,7 +194,9 @@ async def test_snoozes_move_the_reminder_and_a_snoozed_reminder_comes_again(
     again, seen = await inbox.wait(CHAT, 1, count=2)
     assert 0 <= (seen - moved).total_seconds() < ON_TIME
     assert again.message_id != reminders[0].message_id
-    assert again.text.splitlines()[:2] == reminders[0].text.splitlines()[:2]  # same task, same due time
+    first_lines = reminders[0].text.splitlines()
+    # same task, same due time, marked as a snoozed reminder
+    assert again.text.splitlines()[:2] == [first_lines[0], first_lines[1] + " · 💤 snoozed"]
     assert again.button_texts == BUTTONS
     assert (await tasks_db.wait_task(CHAT, 1, lambda t: t.remind_at is None)).done is False
     assert [len(inbox.reminders(CHAT, n)) for n in (1, 2, 3)] == [2, 1, 1]
@@ -237,7 +239,7 @@ async def test_an_interval_series_advances_and_snoozing_one_occurrence_does_not_
     # the snoozed occurrence comes again, still about the same due time ...
     await tasks_db.set_task(CHAT, 1, remind_at=now_s())
     again, _ = await inbox.wait(CHAT, 1, count=2)
-    assert again.text.splitlines()[1] == due_line(occurrence, "UTC")
+    assert again.text.splitlines()[1] == due_line(occurrence, "UTC") + " · 💤 snoozed"
     # ... and then the series goes on exactly where it was
     task = await tasks_db.wait_task(CHAT, 1, lambda t: t.remind_at == following)
     assert (task.remind_for, task.due_at, task.rule) == (following, occurrence, rule)

@@ -142,6 +142,10 @@ BAD_SETTINGS = [
     ({}, "TELEGRAM_BOT_TOKEN"),
     ({"TELEGRAM_BOT_TOKEN": "no colon here"}, "TELEGRAM_BOT_TOKEN"),
     ({"TELEGRAM_BOT_TOKEN": "1:x", "DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
+    # tz database files that ZoneInfo loads but that are no zones the bot accepts (/tz rejects them too)
+    ({"TELEGRAM_BOT_TOKEN": "1:x", "DEFAULT_TIMEZONE": "Factory"}, "DEFAULT_TIMEZONE"),
+    ({"TELEGRAM_BOT_TOKEN": "1:x", "DEFAULT_TIMEZONE": "posixrules"}, "DEFAULT_TIMEZONE"),
+    ({"TELEGRAM_BOT_TOKEN": "1:x", "DEFAULT_TIMEZONE": "localtime"}, "DEFAULT_TIMEZONE"),
     ({"TELEGRAM_BOT_TOKEN": "1:x", "ALLOWED_CHAT_IDS": "abc"}, "ALLOWED_CHAT_IDS"),
     ({"TELEGRAM_BOT_TOKEN": "1:x", "DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ({"TELEGRAM_BOT_TOKEN": "1:x", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
