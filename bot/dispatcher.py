@@ -129,8 +129,12 @@ class ReminderDispatcher:
             for item, forecast in zip(batch, forecasts, strict=True):
                 if self._stopping:  # the rest of the batch goes back for the next process
                     await self._reminders.retry_later(item, timedelta(0))
-                else:
+                elif await self._reminders.renew(item):
                     sent += await self._deliver(item, forecast)
+                else:
+                    logger.warning(
+                        "lost the claim on task %s before sending; another process has it", item.task_id
+                    )
         return sent
 
     async def _summarise(self, items: list[ClaimedReminder]) -> int:

@@ -148,6 +148,14 @@ class ReminderService:
                 session, task_id=reminder.task_id, token=reminder.claim_token, remind_at=None, remind_for=None
             )
 
+    async def renew(self, reminder: ClaimedReminder) -> bool:
+        """Renew the lease right before sending, so a send held up by rate limits cannot outlive it and let
+        another process send the same reminder; False if the claim was lost (then it must not be sent)."""
+        async with writing(self._sessions) as session:
+            return await store.renew(
+                session, task_id=reminder.task_id, token=reminder.claim_token, until=self.now() + self._lease
+            )
+
     async def retry_later(self, reminder: ClaimedReminder, delay: timedelta) -> bool:
         """Give a claimed reminder back, to be tried again after `delay` (Telegram's retry_after, backoff)."""
         async with writing(self._sessions) as session:

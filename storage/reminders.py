@@ -196,6 +196,11 @@ async def complete(
     return await _update_claimed(session, task_id=task_id, token=token, **values)
 
 
+async def renew(session: AsyncSession, *, task_id: int, token: str, until: datetime) -> bool:
+    """Extend a held claim's lease to `until`; False (and nothing changed) if `token` no longer holds it."""
+    return await _update_claimed(session, task_id=task_id, token=token, claimed_until=until)
+
+
 async def release(session: AsyncSession, *, task_id: int, token: str, retry_at: datetime) -> bool:
     """After a failed send: give the claim up, not claimable before `retry_at`, one more failure counted.
 

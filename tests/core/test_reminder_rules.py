@@ -446,3 +446,23 @@ async def test_old_reminder_buttons_of_a_rescheduled_task_change_nothing(
     assert "out of date" in snoozed.text and "out of date" in done.text
     task = await get(sessions, number)
     assert (task.done, task.due_at, task.remind_at, task.remind_for) == (False, friday, friday, friday)
+
+
+async def test_the_lease_is_renewed_before_sending_and_a_lost_claim_is_not_sent(
+    service: ReminderService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    first = await add(sessions, T, title="First")
+    second = await add(sessions, T, title="Second")
+    clock.now = T + timedelta(seconds=1)
+    claimed = {c.number: c for c in await service.claim_fresh()}
+
+    clock.now = T + timedelta(seconds=100)  # a slow batch: near the end of the 120 s lease
+    assert await service.renew(claimed[first])
+    assert (await get(sessions, first)).claimed_until == clock.now + timedelta(seconds=120)
+
+    # The user changed the second task meanwhile: its claim is gone, so the dispatcher must not send it.
+    async with sessions.begin() as session:
+        await repository.set_task_due(
+            session, chat_id=CHAT, number=second, due_at=T + timedelta(days=1), rule=None
+        )
+    assert not await service.renew(claimed[second])
