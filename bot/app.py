@@ -6,7 +6,6 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -21,16 +20,9 @@ from bot import render
 from bot.context import Services
 from bot.handlers import chat, guided, places, system, tasks
 from bot.ordering import PerChatOrderedProcessor
+from bot.ratelimit import FloodLimiter
 
 MAX_CONCURRENT_UPDATES = 64
-# Sends to chats, overall. AIORateLimiter's limiter is a leaky bucket, which lets through its capacity
-# *plus* its rate within any window: PTB's default (30 per 1 s) allows ~60 sends in the first second
-# of a burst. A bucket of 5 leaking 25/s keeps every one-second window at 5 + 25 = 30 sends at most.
-OVERALL_BURST = 5
-OVERALL_BURST_PERIOD = 0.2  # seconds: 5 per 0.2 s is 25/s sustained
-# Per group, for the same reason: a bucket of 10 leaking 10 per minute keeps any minute at 20 sends at most.
-GROUP_BURST = 10
-GROUP_BURST_PERIOD = 60.0
 
 
 def build_application(
@@ -49,14 +41,7 @@ def build_application(
     if request is not None:
         application = builder.request(request).get_updates_request(request).updater(None).build()
     else:
-        limiter = AIORateLimiter(
-            overall_max_rate=OVERALL_BURST,
-            overall_time_period=OVERALL_BURST_PERIOD,
-            group_max_rate=GROUP_BURST,
-            group_time_period=GROUP_BURST_PERIOD,
-            max_retries=3,
-        )
-        application = builder.rate_limiter(limiter).build()
+        application = builder.rate_limiter(FloodLimiter(max_retries=3)).build()
     application.bot_data["services"] = services
     add_handlers(application)
     return application

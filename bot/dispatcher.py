@@ -19,6 +19,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import CallbackContext, JobQueue
 
 from bot import keyboards, render
+from bot.ratelimit import GROUP_SEND_INTERVAL, FloodLimiter
 from core.places import PlaceService, ReminderForecast
 from core.reminders import ReminderService, is_late, is_snoozed, spot_of
 from storage.reminders import ClaimedReminder
@@ -28,7 +29,8 @@ logger = logging.getLogger(__name__)
 # A reminder waits at most this long for its forecast, so it still goes out on time.
 FORECAST_BUDGET = 1.0
 MAX_BACKOFF = timedelta(minutes=30)
-PLAIN_AFTER_ATTEMPTS = 3
+PLAIN_AFTER_REFUSALS = 3
+SEND_MARGIN = timedelta(seconds=20)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -127,15 +129,31 @@ class ReminderDispatcher:
                 )
             )
             for item, forecast in zip(batch, forecasts, strict=True):
-                if self._stopping:  # the rest of the batch goes back for the next process
-                    await self._reminders.retry_later(item, timedelta(0))
-                elif await self._reminders.renew(item):
-                    sent += await self._deliver(item, forecast)
-                else:
-                    logger.warning(
-                        "lost the claim on task %s before sending; another process has it", item.task_id
-                    )
+                sent += await self._handle(item, forecast)
         return sent
+
+    async def _handle(self, item: ClaimedReminder, forecast: ReminderForecast) -> int:
+        """Send one claimed reminder, or give it back; one reminder's failure never holds up the others."""
+        if self._stopping:  # the rest of the batch goes back for the next process
+            await self._reminders.retry_later(item, timedelta(0), failed=False)
+            return 0
+        if not self._group_has_room(item.chat_id):
+            # Waiting out a group's flood bucket here would hold up every other chat's reminders.
+            await self._reminders.retry_later(item, timedelta(seconds=GROUP_SEND_INTERVAL), failed=False)
+            return 0
+        if not await self._reminders.renew(item):
+            logger.info("task %s changed or was taken over since it was claimed: not sending", item.task_id)
+            return 0
+        try:
+            return await self._deliver(item, forecast)
+        except Exception:
+            logger.exception("could not send the reminder of task %s; it will be retried", item.task_id)
+            await self._reminders.retry_later(item, backoff(item.attempts))
+            return 0
+
+    def _group_has_room(self, chat_id: int) -> bool:
+        limiter = getattr(self._bot, "rate_limiter", None)
+        return not isinstance(limiter, FloodLimiter) or limiter.group_has_room(chat_id)
 
     async def _summarise(self, items: list[ClaimedReminder]) -> int:
         by_chat: dict[int, list[ClaimedReminder]] = defaultdict(list)
@@ -143,19 +161,24 @@ class ReminderDispatcher:
             by_chat[item.chat_id].append(item)
         sent = 0
         for chat_items in by_chat.values():
-            if await self._send(chat_items, render.missed_summary(chat_items), None):
+            try:
+                if await self._send(chat_items, render.missed_summary(chat_items), None):
+                    for item in chat_items:
+                        await self._reminders.mark_sent(item)
+                    sent += len(chat_items)
+            except Exception:
+                logger.exception("could not send a missed-reminders summary; it will be retried")
                 for item in chat_items:
-                    await self._reminders.mark_sent(item)
-                sent += len(chat_items)
+                    await self._reminders.retry_later(item, backoff(item.attempts))
         return sent
 
     async def _deliver(self, item: ClaimedReminder, forecast: ReminderForecast) -> int:
         now = self._reminders.now()
-        markup = keyboards.reminder_buttons(item.chat_id, item.number, occurrence(item, now))
-        if item.attempts >= PLAIN_AFTER_ATTEMPTS:
-            # Telegram refused the formatted reminder several times (it may be a bug of ours): plain text
-            # still reaches the chat, where a reminder lost to a formatting error would not.
-            text, parse_mode = render.reminder_plain(item, now), None
+        markup: Any = keyboards.reminder_buttons(item.chat_id, item.number, occurrence(item, now))
+        if item.refusals >= PLAIN_AFTER_REFUSALS:
+            # Telegram refused the formatted reminder several times (it may be a bug of ours): plain text,
+            # without buttons, still reaches the chat, where a reminder lost to a formatting error would not.
+            text, parse_mode, markup = render.reminder_plain(item, now), None, None
         else:
             late, snoozed = is_late(item, now), is_snoozed(item)
             text, parse_mode = (
@@ -173,9 +196,17 @@ class ReminderDispatcher:
     ) -> bool:
         """Send to the items' chat; on failure give the claims back as Telegram's answer says."""
         chat_id = items[0].chat_id
+        failed = refused = False
+        # A send held up past the lease (the limiter sleeping out a long 429) could be sent again by another
+        # process: give it up before the lease ends instead.
+        deadline = self._reminders.lease.total_seconds() - SEND_MARGIN.total_seconds()
         try:
-            await self._bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
+            async with asyncio.timeout(deadline):
+                await self._bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
             return True
+        except TimeoutError:
+            logger.warning("a reminder for chat %s waited too long for Telegram; retrying later", chat_id)
+            delay = SEND_MARGIN
         except RetryAfter as exc:
             delay = timedelta(seconds=_seconds(exc.retry_after))
             logger.info("Telegram asked to retry after %s s (chat %s)", delay.total_seconds(), chat_id)
@@ -194,10 +225,10 @@ class ReminderDispatcher:
                 delay = timedelta(0)
             else:
                 logger.error("Telegram refused a reminder for chat %s: %s", chat_id, exc.message)
-                delay = backoff(items[0].attempts)
+                delay, failed, refused = backoff(items[0].attempts), True, True
         except NetworkError as exc:
             logger.warning("network error sending a reminder to chat %s: %s", chat_id, exc.message)
-            delay = backoff(items[0].attempts)
+            delay, failed = backoff(items[0].attempts), True
         for item in items:
-            await self._reminders.retry_later(item, delay)
+            await self._reminders.retry_later(item, delay, failed=failed, refused=refused)
         return False

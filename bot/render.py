@@ -265,7 +265,7 @@ def reminder(
     item: ClaimedReminder, forecast: ReminderForecast, *, late: bool, snoozed: bool, now: datetime
 ) -> str:
     """A due task's reminder: title, number, due time, the forecast at the due hour."""
-    zone = times.get_zone(item.chat_timezone)
+    zone = times.stored_zone(item.chat_timezone)
     due = item.remind_for or item.due_at or now
     lines = [f"⏰ <b>#{item.number}</b> {esc(item.title)}", f"Due {esc(times.format_when(due, zone))}"]
     if late:
@@ -280,7 +280,7 @@ def reminder(
 
 def missed_summary(items: Sequence[ClaimedReminder]) -> str:
     """One message for the reminders a chat missed long ago while the bot was down."""
-    zone = times.get_zone(items[0].chat_timezone)
+    zone = times.stored_zone(items[0].chat_timezone)
     noun = "reminder" if len(items) == 1 else "reminders"
     lines = [f"🕰 While I was away, {len(items)} {noun} fell due:"]
     for item in items:
@@ -292,15 +292,16 @@ def missed_summary(items: Sequence[ClaimedReminder]) -> str:
 
 def reminder_plain(item: ClaimedReminder, now: datetime) -> str:
     """The reminder as bare text, for when Telegram keeps refusing the formatted one."""
-    zone = times.get_zone(item.chat_timezone)
+    zone = times.stored_zone(item.chat_timezone)
     due = item.remind_for or item.due_at or now
     text = f"⏰ #{item.number} {item.title}\nDue {times.format_when(due, zone)}"
     return text[: MessageLimit.MAX_TEXT_LENGTH // 2]
 
 
 def outcome(original_html: str, result: str) -> str:
-    """A reminder edited to show what its button did."""
-    return f"{original_html}\n\n<i>{esc(result)}</i>"
+    """A reminder edited to show what its (latest) button did; an earlier result is replaced, not stacked."""
+    reminder_html = original_html.split("\n\n<i>", 1)[0]
+    return f"{reminder_html}\n\n<i>{esc(result)}</i>"
 
 
 def place_set(label: str, zone_name: str | None, now: datetime) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import times
 from core.errors import UserError
-from core.tasks import reanchor_recurring
+from core.tasks import change_chat_zone
 from storage import repository
 from storage.engine import writing
 from weather import Forecast, HourForecast, Place, WeatherClient, WeatherUnavailable
@@ -84,16 +84,16 @@ class PlaceService:
         returns the zone set, if any. Recurring tasks keep their local time in the new zone."""
         zone = times.get_zone(place.timezone) if times.is_valid_zone(place.timezone) else None
         async with writing(self._sessions) as session:
+            if zone is not None:
+                await change_chat_zone(session, chat_id=chat_id, zone=zone, now=times.utc_now())
             await repository.set_chat_place(
                 session,
                 chat_id=chat_id,
                 place_name=place.label,
                 latitude=place.latitude,
                 longitude=place.longitude,
-                timezone=zone.key if zone else None,
+                timezone=None,
             )
-            if zone is not None:
-                await reanchor_recurring(session, chat_id=chat_id, zone=zone, now=times.utc_now())
         return zone.key if zone else None
 
     async def set_chat_location(self, chat_id: int, latitude: float, longitude: float) -> str:

@@ -131,7 +131,7 @@ class ReminderService:
         now = self.now()
         async with writing(self._sessions) as session:
             if reminder.rule and reminder.remind_for is not None:
-                zone = times.get_zone(reminder.chat_timezone)
+                zone = times.stored_zone(reminder.chat_timezone)
                 occurrence = reminder.remind_for
                 upcoming = recurrence.next_occurrence(
                     reminder.rule, after=max(now, occurrence), tz=zone, anchor=occurrence
@@ -156,11 +156,24 @@ class ReminderService:
                 session, task_id=reminder.task_id, token=reminder.claim_token, until=self.now() + self._lease
             )
 
-    async def retry_later(self, reminder: ClaimedReminder, delay: timedelta) -> bool:
-        """Give a claimed reminder back, to be tried again after `delay` (Telegram's retry_after, backoff)."""
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim holds before another dispatcher may take the reminder."""
+        return self._lease
+
+    async def retry_later(
+        self, reminder: ClaimedReminder, delay: timedelta, *, failed: bool = True, refused: bool = False
+    ) -> bool:
+        """Give a claimed reminder back, to be tried again after `delay` (Telegram's retry_after, backoff);
+        `failed` counts towards the backoff, `refused` towards the plain-text fallback."""
         async with writing(self._sessions) as session:
             return await store.release(
-                session, task_id=reminder.task_id, token=reminder.claim_token, retry_at=self.now() + delay
+                session,
+                task_id=reminder.task_id,
+                token=reminder.claim_token,
+                retry_at=self.now() + delay,
+                failed=failed,
+                refused=refused,
             )
 
     async def chat_unreachable(self, chat_id: int) -> None:
@@ -187,7 +200,7 @@ class ReminderService:
             if task.done:
                 raise UserError(f"#{number} is already done.")
             chat = await repository.get_chat(session, chat_id=chat_id)
-            zone = times.get_zone(chat.timezone if chat else "UTC")
+            zone = times.stored_zone(chat.timezone if chat else None)
             occurrence = _stored_occurrence(occurrence, task.remind_for, task.due_at)
             if not task.rule and task.due_at != occurrence:
                 return _out_of_date(number, task.due_at, zone)
@@ -209,7 +222,7 @@ class ReminderService:
             if task is None:
                 raise not_found([number])
             chat = await repository.get_chat(session, chat_id=chat_id)
-            zone = times.get_zone(chat.timezone if chat else "UTC")
+            zone = times.stored_zone(chat.timezone if chat else None)
             if not task.rule:
                 if task.done:
                     return Outcome("☑️ Was already done.")
@@ -226,7 +239,5 @@ class ReminderService:
             await repository.set_task_due(
                 session, chat_id=chat_id, number=number, due_at=upcoming, rule=task.rule
             )
-            await repository.mark_occurrence_done(
-                session, chat_id=chat_id, number=number, occurrence=occurrence
-            )
+            await repository.mark_occurrence_done(session, chat_id=chat_id, number=number, at=now)
             return Outcome(f"✅ Done. Next: {times.format_when(upcoming, zone)}.", upcoming)

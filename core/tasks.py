@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +17,9 @@ from storage import repository
 from storage.engine import writing
 from storage.models import Chat, Task
 
+# A second /done on a recurring task this soon after the first, while the next occurrence is still ahead,
+# is taken for a double tap rather than for completing that next occurrence early.
+DOUBLE_DONE_WINDOW = timedelta(minutes=10)
 WHEN_USAGE = "Try: in 30 min, today 18:00, tomorrow 9am, friday 17:30, 2026-12-24 18:00, every day 9:00."
 
 
@@ -43,7 +46,7 @@ class ChatSettings:
 
     @property
     def zone(self) -> ZoneInfo:
-        return times.get_zone(self.timezone)
+        return times.stored_zone(self.timezone)
 
     @classmethod
     def of(cls, chat: Chat) -> ChatSettings:
@@ -89,12 +92,28 @@ class Completed:
     ahead: bool = False  # nothing changed: the current occurrence was completed ahead of time already
 
 
-async def reanchor_recurring(session: AsyncSession, *, chat_id: int, zone: ZoneInfo, now: datetime) -> None:
-    """After a zone change, fixed-time recurring tasks ("every day 9:00") keep their local time in the
-    new zone: their next occurrence is computed again there."""
+async def change_chat_zone(session: AsyncSession, *, chat_id: int, zone: ZoneInfo, now: datetime) -> None:
+    """Set the chat's zone; fixed-time recurring tasks ("every day 9:00") keep their local time in it.
+
+    Their next occurrence is computed again in the new zone. An overdue current occurrence stays as it is
+    (only its next reminder moves), and a pending snooze keeps its instant (the series follows the new
+    zone once it has gone out). Nothing moves when the zone is the same.
+    """
+    chat = await repository.get_chat(session, chat_id=chat_id)
+    if chat is None or chat.timezone == zone.key:
+        return
+    await repository.set_chat_timezone(session, chat_id=chat_id, timezone=zone.key)
     for task in await repository.list_tasks(session, chat_id=chat_id, include_done=False):
-        if task.rule and not recurrence.parse_rule(task.rule).is_interval:
-            upcoming = recurrence.next_occurrence(task.rule, after=now, tz=zone)
+        if not task.rule or recurrence.parse_rule(task.rule).is_interval:
+            continue
+        if task.remind_at is not None and task.remind_for is not None and task.remind_at > task.remind_for:
+            continue
+        upcoming = recurrence.next_occurrence(task.rule, after=now, tz=zone)
+        if task.due_at is not None and task.due_at <= now:
+            await repository.snooze_task(
+                session, chat_id=chat_id, number=task.number, remind_at=upcoming, remind_for=upcoming
+            )
+        else:
             await repository.set_task_due(
                 session, chat_id=chat_id, number=task.number, due_at=upcoming, rule=task.rule
             )
@@ -197,9 +216,10 @@ class TaskService:
                 task = next(t for t in tasks if t.number == number)
                 view = TaskView.of(task)  # before the change, so the reply can tell "was already done"
                 if task.rule and not task.done:
-                    if task.done_at is not None and task.done_at > now and task.due_at is not None:
-                        # An occurrence still to come was completed already: one more /done (a double
-                        # tap) would silently skip the next one too.
+                    recently = task.done_at is not None and now - task.done_at < DOUBLE_DONE_WINDOW
+                    if recently and task.due_at is not None and task.due_at > now:
+                        # An occurrence was completed moments ago and the next is still ahead: this is a
+                        # second tap, and obeying it would silently skip that next occurrence too.
                         results.append(Completed(view, task.due_at, ahead=True))
                         continue
                     anchor = task.due_at or now
@@ -210,7 +230,7 @@ class TaskService:
                         session, chat_id=chat.chat_id, number=number, due_at=next_due, rule=task.rule
                     )
                     await repository.mark_occurrence_done(
-                        session, chat_id=chat.chat_id, number=number, occurrence=anchor
+                        session, chat_id=chat.chat_id, number=number, at=now
                     )
                     results.append(Completed(view, next_due))
                 else:
@@ -281,8 +301,7 @@ class TaskService:
         except times.UnknownZone as exc:
             raise UserError(str(exc)) from None
         async with writing(self._sessions) as session:
-            await repository.set_chat_timezone(session, chat_id=chat_id, timezone=zone.key)
-            await reanchor_recurring(session, chat_id=chat_id, zone=zone, now=self.now())
+            await change_chat_zone(session, chat_id=chat_id, zone=zone, now=self.now())
         return zone.key
 
     async def count(self, chat_id: int) -> tuple[int, int]:

@@ -125,3 +125,9 @@ def is_valid_zone(name: str) -> bool:
     except UnknownZone:
         return False
     return True
+
+
+def stored_zone(name: str | None) -> ZoneInfo:
+    """A zone read back from the database; UTC if it is unset or (from older data) not a zone we know,
+    so one bad row can never stop reminders from being rendered."""
+    return get_zone(name) if name and is_valid_zone(name) else ZoneInfo("UTC")

@@ -90,6 +90,8 @@ class Task(Base):
     claim_token: Mapped[str | None] = mapped_column(String(36))
     # Failed sends in a row.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Consecutive sends Telegram refused as a bad request (not network trouble): decides the plain fallback.
+    refusals: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # The task's own geocoded place (the chat's place is the fallback).
     place_latitude: Mapped[float | None] = mapped_column(Float)
     place_longitude: Mapped[float | None] = mapped_column(Float)

@@ -58,6 +58,7 @@ class ClaimedReminder:
     chat_longitude: float | None
     claim_token: str
     attempts: int
+    refusals: int = 0
     remind_at: datetime | None = None  # when it was scheduled to go out (a snooze moves it, not remind_for)
 
 
@@ -124,6 +125,7 @@ async def claim_due(
             Task.place_longitude,
             Task.place_timezone,
             Task.attempts,
+            Task.refusals,
         )
     )
     rows = (await session.execute(claim, execution_options={"synchronize_session": "fetch"})).all()
@@ -156,6 +158,7 @@ async def claim_due(
                 chat_longitude=chat.longitude,
                 claim_token=token,
                 attempts=row.attempts,
+                refusals=row.refusals,
                 remind_at=row.remind_at,
             )
         )
@@ -190,6 +193,7 @@ async def complete(
         "claimed_until": None,
         "claim_token": None,
         "attempts": 0,
+        "refusals": 0,
     }
     if not isinstance(due_at, Keep):
         values["due_at"] = due_at
@@ -201,8 +205,18 @@ async def renew(session: AsyncSession, *, task_id: int, token: str, until: datet
     return await _update_claimed(session, task_id=task_id, token=token, claimed_until=until)
 
 
-async def release(session: AsyncSession, *, task_id: int, token: str, retry_at: datetime) -> bool:
-    """After a failed send: give the claim up, not claimable before `retry_at`, one more failure counted.
+async def release(
+    session: AsyncSession,
+    *,
+    task_id: int,
+    token: str,
+    retry_at: datetime,
+    failed: bool = True,
+    refused: bool = False,
+) -> bool:
+    """After an unsent reminder: give the claim up, not claimable before `retry_at`. `failed` counts one
+    more failure (for backoff); `refused` one more bad-request refusal in a row (any other outcome resets
+    that count).
 
     False (and nothing changed) if `token` no longer holds the claim.
     """
@@ -212,7 +226,8 @@ async def release(session: AsyncSession, *, task_id: int, token: str, retry_at: 
         token=token,
         claim_token=None,
         claimed_until=retry_at,
-        attempts=Task.attempts + 1,
+        attempts=Task.attempts + 1 if failed else Task.attempts,
+        refusals=Task.refusals + 1 if refused else 0,
     )
 
 

@@ -247,7 +247,7 @@ async def count_tasks(session: AsyncSession, *, chat_id: int, include_done: bool
     return (await session.execute(stmt)).scalar_one()
 
 
-_NO_CLAIM: dict[str, Any] = {"claimed_until": None, "claim_token": None, "attempts": 0}
+_NO_CLAIM: dict[str, Any] = {"claimed_until": None, "claim_token": None, "attempts": 0, "refusals": 0}
 
 
 async def set_task_done(
@@ -305,11 +305,9 @@ async def set_task_due(
     )
 
 
-async def mark_occurrence_done(
-    session: AsyncSession, *, chat_id: int, number: int, occurrence: datetime
-) -> None:
-    """Record the latest completed occurrence of a recurring task in `done_at` (the task stays open)."""
-    await _update_task(session, chat_id=chat_id, number=number, done_at=occurrence)
+async def mark_occurrence_done(session: AsyncSession, *, chat_id: int, number: int, at: datetime) -> None:
+    """Record when a recurring task's occurrence was last completed, in `done_at` (the task stays open)."""
+    await _update_task(session, chat_id=chat_id, number=number, done_at=at)
 
 
 async def snooze_task(

@@ -41,3 +41,9 @@ def test_a_summary_of_many_long_titles_fits_one_message() -> None:
         shown, _ = parse_html(text)
         assert utf16_len(shown) <= MessageLimit.MAX_TEXT_LENGTH
         assert "more." in text and text.endswith("/done marks them done.")
+
+
+def test_a_reminder_shows_only_its_latest_button_result() -> None:
+    once = render.outcome("⏰ <b>#1</b> Tea", "This reminder is out of date.")
+    twice = render.outcome(once, "✅ Done.")
+    assert twice == "⏰ <b>#1</b> Tea\n\n<i>✅ Done.</i>"

@@ -21,6 +21,7 @@ _COLUMNS = (
     "claimed_until",
     "claim_token",
     "attempts",
+    "refusals",
     "place_latitude",
     "place_longitude",
     "place_timezone",
@@ -33,6 +34,7 @@ def upgrade() -> None:
     op.add_column("tasks", sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
     op.add_column("tasks", sa.Column("claim_token", sa.String(length=36), nullable=True))
     op.add_column("tasks", sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False))
+    op.add_column("tasks", sa.Column("refusals", sa.Integer(), server_default=sa.text("0"), nullable=False))
     op.add_column("tasks", sa.Column("place_latitude", sa.Float(), nullable=True))
     op.add_column("tasks", sa.Column("place_longitude", sa.Float(), nullable=True))
     op.add_column("tasks", sa.Column("place_timezone", sa.String(length=64), nullable=True))
