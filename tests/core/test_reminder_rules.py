@@ -19,6 +19,7 @@ from core import times
 from core.errors import UserError
 from core.places import Spot
 from core.reminders import ReminderService, is_late, spot_of
+from core.tasks import TaskService
 from storage import repository
 from storage.engine import make_engine, make_sessionmaker, upgrade_database
 from storage.models import Task
@@ -466,3 +467,48 @@ async def test_the_lease_is_renewed_before_sending_and_a_lost_claim_is_not_sent(
             session, chat_id=CHAT, number=second, due_at=T + timedelta(days=1), rule=None
         )
     assert not await service.renew(claimed[second])
+
+
+# --- the task service around reminders: double /done, zone changes ------------------------------------------
+
+
+async def test_a_second_done_right_after_a_reminder_does_not_skip_the_next_occurrence(
+    service: ReminderService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    tasks = TaskService(sessions, default_timezone="UTC", clock=clock)
+    number = await add(sessions, T, rule=DAILY_9.replace("BYHOUR=9", "BYHOUR=12"))
+    await remind(service, clock, T + timedelta(seconds=2))  # the 12:00 reminder went out
+    settings = await tasks.chat_settings(CHAT)
+
+    clock.now = T + timedelta(minutes=5)
+    [first] = await tasks.done(settings, [number])
+    [second] = await tasks.done(settings, [number])
+    assert first.next_due == T + timedelta(days=1) and not first.ahead
+    assert second.ahead and second.next_due == T + timedelta(days=1)
+    assert (await get(sessions, number)).due_at == T + timedelta(days=1)
+
+    # Completing the next occurrence early, well after the first /done, is allowed.
+    clock.now = T + timedelta(hours=20)
+    [early] = await tasks.done(settings, [number])
+    assert not early.ahead and early.next_due == T + timedelta(days=2)
+
+
+async def test_a_zone_change_keeps_a_pending_snooze_and_the_same_zone_changes_nothing(
+    service: ReminderService, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    tasks = TaskService(sessions, default_timezone="UTC", clock=clock)
+    number = await add(sessions, T, rule=DAILY_9, timezone="Europe/Berlin")
+    clock.now = T + timedelta(seconds=1)
+    [claimed] = await service.claim_fresh()
+    await service.mark_sent(claimed)
+    await service.snooze(CHAT, number, claimed.remind_for or T, clock.now + timedelta(hours=1))
+    before = await get(sessions, number)
+
+    await tasks.set_timezone(CHAT, "Europe/Berlin")  # same zone: nothing moves
+    await tasks.set_timezone(CHAT, "Asia/Tokyo")  # new zone: the snooze keeps its instant
+    after = await get(sessions, number)
+    assert (after.remind_at, after.remind_for, after.due_at) == (
+        before.remind_at,
+        before.remind_for,
+        before.due_at,
+    )

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
+from storage.models import Chat
 from tests.e2e.conftest import add_tasks, ask_group, when_text
 from tests.fakes.open_meteo import FakeOpenMeteo
 from tests.fakes.telegram_api import FakeTelegram
@@ -267,3 +269,62 @@ async def test_60_private_chats_all_get_their_reminder_at_no_more_than_30_per_se
     assert all(inbox.reminders(c)[0].text.startswith("⏰ #1 Ping\n") for c in chats)
     busiest = max(sum(1 for t in stamps[i:] if t - start < 1.0) for i, start in enumerate(stamps))
     assert busiest <= 30, f"{busiest} sends within one second"
+
+
+# --- one chat's trouble is not another chat's ---------------------------------------------------------------
+
+
+async def test_a_busy_group_does_not_hold_up_a_private_chats_reminder(
+    fake: FakeTelegram, weather_bot: Any, tasks_db: TaskDB, inbox: Inbox
+) -> None:
+    group, private = -100600, 600
+    fake.add_chat(group, "group", "Big team")
+    fake.add_chat(private)
+    start = now_s() + timedelta(seconds=1)
+    await tasks_db.insert_tasks({group: [f"Job {i}" for i in range(1, 23)]}, start, kind="group")
+    await tasks_db.insert_tasks({private: ["Call mom"]}, start + timedelta(seconds=1))
+
+    _, seen = await inbox.wait(private, 1, within=6)
+    assert (seen - (start + timedelta(seconds=1))).total_seconds() < ON_TIME
+    assert len(inbox.reminders(group)) == 10  # the group's burst; the rest wait their turn in the database
+
+
+async def test_a_chat_with_a_broken_stored_zone_still_gets_reminders_and_so_do_others(
+    fake: FakeTelegram, weather_bot: Any, tasks_db: TaskDB, inbox: Inbox
+) -> None:
+    broken, fine = 700, 701
+    fake.add_chat(broken)
+    fake.add_chat(fine)
+    due = now_s() + timedelta(seconds=1)
+    await tasks_db.insert_tasks({broken: ["Odd zone"], fine: ["Normal"]}, due)
+    async with tasks_db._sessions() as sessions, sessions.begin() as session:
+        await session.execute(update(Chat).where(Chat.id == broken).values(timezone="Mars/Olympus"))
+
+    odd, _ = await inbox.wait(broken, 1)
+    normal, _ = await inbox.wait(fine, 1)
+    assert odd.text.startswith("⏰ #1 Odd zone\nDue ") and ", UTC" in odd.text.splitlines()[1]
+    assert normal.text.startswith("⏰ #1 Normal\n")
+
+
+async def test_network_errors_do_not_strip_the_reminder_but_repeated_refusals_send_it_plain(
+    fake: FakeTelegram, weather_bot: Any, tasks_db: TaskDB, inbox: Inbox
+) -> None:
+    flaky, refusing = 800, 801
+    fake.add_chat(flaky)
+    fake.add_chat(refusing)
+    fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=3, chat_id=flaky)
+    fake.fail_next(
+        "sendMessage",
+        error_code=400,
+        description="Bad Request: message is too long",
+        times=3,
+        chat_id=refusing,
+    )
+    await tasks_db.insert_tasks({flaky: ["Flaky"], refusing: ["Refused"]}, now_s() + timedelta(seconds=1))
+
+    # Backoff 2 + 4 + 8 s before the fourth try of each.
+    formatted, _ = await inbox.wait(flaky, 1, within=25)
+    plain, _ = await inbox.wait(refusing, 1, within=25)
+    assert formatted.parse_mode == "HTML" and formatted.button_texts
+    assert plain.parse_mode is None and not plain.button_texts
+    assert plain.text.startswith("⏰ #1 Refused\nDue ")
