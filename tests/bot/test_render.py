@@ -8,30 +8,15 @@ from telegram.constants import MessageLimit
 
 from bot import render
 from storage.reminders import ClaimedReminder
+from tests.factories import claimed_reminder
 from tests.fakes.telegram_api import parse_html, utf16_len
 
 T = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 def missed(number: int, title: str) -> ClaimedReminder:
-    return ClaimedReminder(
-        task_id=number,
-        chat_id=1,
-        number=number,
-        title=title,
-        due_at=T - timedelta(days=3),
-        remind_for=T - timedelta(days=3),
-        rule=None,
-        place=None,
-        place_latitude=None,
-        place_longitude=None,
-        place_timezone=None,
-        chat_timezone="Europe/Berlin",
-        chat_place_name=None,
-        chat_latitude=None,
-        chat_longitude=None,
-        claim_token="t",
-        attempts=0,
+    return claimed_reminder(
+        task_id=number, chat_id=1, number=number, title=title, due_at=T - timedelta(days=3)
     )
 
 

@@ -5,7 +5,6 @@ their forecast is for."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from storage.engine import make_engine, make_sessionmaker, upgrade_database
 from storage.models import Task
 from storage.reminders import ClaimedReminder
 from tests.dbutil import temp_sqlite_url
+from tests.factories import claimed_reminder
 
 CHAT = 100
 T = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -352,26 +352,7 @@ async def test_claims_split_at_the_grace_period(
 
 
 def claimed(**overrides: Any) -> ClaimedReminder:
-    base = ClaimedReminder(
-        task_id=1,
-        chat_id=CHAT,
-        number=1,
-        title="Picnic",
-        due_at=T,
-        remind_for=T,
-        rule=None,
-        place=None,
-        place_latitude=None,
-        place_longitude=None,
-        place_timezone=None,
-        chat_timezone="Europe/Berlin",
-        chat_place_name=None,
-        chat_latitude=None,
-        chat_longitude=None,
-        claim_token="token",
-        attempts=0,
-    )
-    return replace(base, **overrides)
+    return claimed_reminder(**{"chat_id": CHAT, "due_at": T, **overrides})
 
 
 def test_a_reminder_is_late_only_more_than_a_minute_after_its_due_time() -> None:
